@@ -1,0 +1,15 @@
+export { RateLimitedDiagLogger } from './diag-logger.ts';
+export type { PrometheusConfigOptions, ScrapeTarget } from './prometheus-config.ts';
+export { prometheusConfig, scrapeConfig } from './prometheus-config.ts';
+export type { HistogramSeries, RelabelRule } from './prometheus-names.ts';
+export {
+  HISTOGRAM_SERIES,
+  prometheusName,
+  prometheusSeries,
+  pullName,
+  relabelRules,
+} from './prometheus-names.ts';
+export type { Instrument, MetricKey, MetricSpec } from './semconv.ts';
+export { ALL_METRICS, ATTR, LEGACY_ATTR, METRICS } from './semconv.ts';
+export { startTelemetry } from './telemetry.ts';
+export type { TelemetryHandle, TelemetryOptions } from './types.ts';

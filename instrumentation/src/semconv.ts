@@ -1,0 +1,321 @@
+/**
+ * The single home of every signal name Hotpath uses: metric names (as OpenTelemetry emits them), their units,
+ * instruments and attributes, and the span/resource attribute names the analyzer reads.
+ *
+ * Prometheus names are never written by hand: `prometheusName()` in `prometheus-names.ts` derives them from
+ * this catalogue with the OTLP → Prometheus translation rules, so dashboards, alerts, the analyzer and the pull
+ * mode scrape config cannot disagree. The package README lists every entry (kept in sync by a test).
+ */
+
+/** The OpenTelemetry instrument kind, which decides the Prometheus type and suffixes. */
+export type Instrument = 'counter' | 'updowncounter' | 'histogram' | 'gauge';
+
+/** One catalogued metric. */
+export interface MetricSpec {
+  readonly name: string;
+  readonly instrument: Instrument;
+  /** UCUM unit as emitted (`s`, `By`, `1`, `{connection}`). */
+  readonly unit: string;
+  readonly description: string;
+  readonly attributes: readonly string[];
+  /** Which package emits it (for the README and for debugging missing series). */
+  readonly source: string;
+  /** Histogram bucket boundaries Hotpath sets with a view (in the metric's unit); absent = the emitter's. */
+  readonly buckets?: readonly number[];
+}
+
+/** Attribute names, stable conventions first; `legacy` ones still appear in real traces and are accepted. */
+export const ATTR = {
+  serviceName: 'service.name',
+  serviceVersion: 'service.version',
+  serviceNamespace: 'service.namespace',
+  serviceInstanceId: 'service.instance.id',
+  deploymentEnvironmentName: 'deployment.environment.name',
+  httpRoute: 'http.route',
+  httpRequestMethod: 'http.request.method',
+  httpResponseStatusCode: 'http.response.status_code',
+  urlPath: 'url.path',
+  urlFull: 'url.full',
+  serverAddress: 'server.address',
+  serverPort: 'server.port',
+  errorType: 'error.type',
+  dbSystemName: 'db.system.name',
+  dbOperationName: 'db.operation.name',
+  dbCollectionName: 'db.collection.name',
+  dbNamespace: 'db.namespace',
+  dbQueryText: 'db.query.text',
+  dbClientConnectionState: 'db.client.connection.state',
+  dbClientConnectionPoolName: 'db.client.connection.pool.name',
+  v8jsHeapSpaceName: 'v8js.heap.space.name',
+  v8jsGcType: 'v8js.gc.type',
+  nodejsEventloopState: 'nodejs.eventloop.state',
+  cpuMode: 'cpu.mode',
+  pageRoute: 'page.route',
+  findingLayer: 'hotpath.finding.layer',
+  findingKind: 'hotpath.finding.kind',
+  findingSeverity: 'hotpath.finding.severity',
+  analysisOutcome: 'hotpath.analysis.outcome',
+} as const;
+
+/** Older attribute names that real traces still carry (semantic conventions before their stable release). */
+export const LEGACY_ATTR = {
+  dbStatement: 'db.statement',
+  dbSystem: 'db.system',
+  dbOperation: 'db.operation',
+  httpMethod: 'http.method',
+  httpStatusCode: 'http.status_code',
+  httpTarget: 'http.target',
+  httpUrl: 'http.url',
+} as const;
+
+/**
+ * HTTP latency buckets: the instrumentation's advice plus the SLO neighbourhood (0.15, 0.2, 0.3 s), so that
+ * `histogram_quantile` is exact where the API SLO (p95 < 200 ms) is judged instead of interpolating 0.1–0.25.
+ */
+const HTTP_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+] as const;
+/** DB latency buckets: the pg instrumentation's advice is 1/5/10/50/100/500 ms; add the range around 100 ms. */
+const DB_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10,
+] as const;
+/** Browser timings span seconds (page load SLO 3 s, LCP 2.5 s / 4 s). */
+const BROWSER_BUCKETS = [0.1, 0.25, 0.5, 0.8, 1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 20] as const;
+
+const RUNTIME = '@opentelemetry/instrumentation-runtime-node';
+const HOST = '@opentelemetry/instrumentation-host-metrics';
+const BROWSER = '@hotpath/instrumentation (browser RUM)';
+const ANALYZER = '@hotpath/analyzer';
+
+/** Every metric the project reads or writes. Keys are the code names; `name` is the OpenTelemetry name. */
+export const METRICS = {
+  httpServerRequestDuration: {
+    name: 'http.server.request.duration',
+    instrument: 'histogram',
+    unit: 's',
+    description: 'Duration of inbound HTTP requests, by route template.',
+    attributes: [ATTR.httpRoute, ATTR.httpRequestMethod, ATTR.httpResponseStatusCode, ATTR.errorType],
+    source: '@opentelemetry/instrumentation-http',
+    buckets: HTTP_BUCKETS,
+  },
+  httpClientRequestDuration: {
+    name: 'http.client.request.duration',
+    instrument: 'histogram',
+    unit: 's',
+    description: 'Duration of outbound HTTP requests (http and fetch/undici).',
+    attributes: [ATTR.httpRequestMethod, ATTR.serverAddress, ATTR.serverPort, ATTR.httpResponseStatusCode],
+    source: '@opentelemetry/instrumentation-http, @opentelemetry/instrumentation-undici',
+    buckets: HTTP_BUCKETS,
+  },
+  dbClientOperationDuration: {
+    name: 'db.client.operation.duration',
+    instrument: 'histogram',
+    unit: 's',
+    description: 'Duration of database client operations.',
+    attributes: [
+      ATTR.dbSystemName,
+      ATTR.dbOperationName,
+      ATTR.dbCollectionName,
+      ATTR.dbNamespace,
+      ATTR.errorType,
+    ],
+    source: '@opentelemetry/instrumentation-pg',
+    buckets: DB_BUCKETS,
+  },
+  dbClientConnectionCount: {
+    name: 'db.client.connection.count',
+    instrument: 'updowncounter',
+    unit: '{connection}',
+    description: 'Connections of the pool by state (idle, used).',
+    attributes: [ATTR.dbClientConnectionState, ATTR.dbClientConnectionPoolName],
+    source: '@opentelemetry/instrumentation-pg',
+  },
+  dbClientConnectionPendingRequests: {
+    name: 'db.client.connection.pending_requests',
+    instrument: 'updowncounter',
+    unit: '{connection}',
+    description: 'Requests waiting for a pooled connection.',
+    attributes: [ATTR.dbClientConnectionPoolName],
+    source: '@opentelemetry/instrumentation-pg',
+  },
+  dbClientConnectionMax: {
+    name: 'db.client.connection.max',
+    instrument: 'updowncounter',
+    unit: '{connection}',
+    description: 'The maximum number of open connections the pool allows.',
+    attributes: [ATTR.dbClientConnectionPoolName],
+    source: '@opentelemetry/instrumentation-pg',
+  },
+  nodejsEventloopDelayP50: {
+    name: 'nodejs.eventloop.delay.p50',
+    instrument: 'gauge',
+    unit: 's',
+    description: 'Event-loop delay, 50th percentile.',
+    attributes: [],
+    source: RUNTIME,
+  },
+  nodejsEventloopDelayP99: {
+    name: 'nodejs.eventloop.delay.p99',
+    instrument: 'gauge',
+    unit: 's',
+    description: 'Event-loop delay, 99th percentile.',
+    attributes: [],
+    source: RUNTIME,
+  },
+  nodejsEventloopDelayMax: {
+    name: 'nodejs.eventloop.delay.max',
+    instrument: 'gauge',
+    unit: 's',
+    description: 'Event-loop delay, maximum.',
+    attributes: [],
+    source: RUNTIME,
+  },
+  nodejsEventloopUtilization: {
+    name: 'nodejs.eventloop.utilization',
+    instrument: 'gauge',
+    unit: '1',
+    description: 'Share of time the event loop was busy (0–1).',
+    attributes: [],
+    source: RUNTIME,
+  },
+  nodejsEventloopTime: {
+    name: 'nodejs.eventloop.time',
+    instrument: 'counter',
+    unit: 's',
+    description: 'Cumulative time the event loop spent active or idle.',
+    attributes: [ATTR.nodejsEventloopState],
+    source: RUNTIME,
+  },
+  v8jsMemoryHeapUsed: {
+    name: 'v8js.memory.heap.used',
+    instrument: 'gauge',
+    unit: 'By',
+    description: 'V8 heap bytes in use, per heap space (sum over spaces for the total).',
+    attributes: [ATTR.v8jsHeapSpaceName],
+    source: RUNTIME,
+  },
+  v8jsMemoryHeapSpaceSize: {
+    name: 'v8js.memory.heap.space.size',
+    instrument: 'updowncounter',
+    unit: 'By',
+    description: 'V8 heap space size, per heap space.',
+    attributes: [ATTR.v8jsHeapSpaceName],
+    source: RUNTIME,
+  },
+  v8jsGcDuration: {
+    name: 'v8js.gc.duration',
+    instrument: 'histogram',
+    unit: 's',
+    description: 'Garbage collection pauses by kind.',
+    attributes: [ATTR.v8jsGcType],
+    source: RUNTIME,
+  },
+  processCpuTime: {
+    name: 'process.cpu.time',
+    instrument: 'counter',
+    unit: 's',
+    description: 'CPU seconds used by the process, by mode (user, system).',
+    attributes: [ATTR.cpuMode],
+    source: HOST,
+  },
+  processCpuUtilization: {
+    name: 'process.cpu.utilization',
+    instrument: 'gauge',
+    unit: '1',
+    description: 'CPU used by the process since the last measurement, per core (0–1), by mode.',
+    attributes: [ATTR.cpuMode],
+    source: HOST,
+  },
+  processMemoryUsage: {
+    name: 'process.memory.usage',
+    instrument: 'updowncounter',
+    unit: 'By',
+    description: 'Resident memory of the process.',
+    attributes: [],
+    source: HOST,
+  },
+  browserPageLoadDuration: {
+    name: 'browser.page.load.duration',
+    instrument: 'histogram',
+    unit: 's',
+    description: 'Navigation start to load event end, as seen by real browsers.',
+    attributes: [ATTR.pageRoute],
+    source: BROWSER,
+    buckets: BROWSER_BUCKETS,
+  },
+  browserWebVitalLcp: {
+    name: 'browser.web_vital.lcp',
+    instrument: 'histogram',
+    unit: 's',
+    description: 'Largest Contentful Paint.',
+    attributes: [ATTR.pageRoute],
+    source: BROWSER,
+    buckets: BROWSER_BUCKETS,
+  },
+  browserWebVitalInp: {
+    name: 'browser.web_vital.inp',
+    instrument: 'histogram',
+    unit: 's',
+    description: 'Interaction to Next Paint.',
+    attributes: [ATTR.pageRoute],
+    source: BROWSER,
+    buckets: BROWSER_BUCKETS,
+  },
+  browserWebVitalCls: {
+    name: 'browser.web_vital.cls',
+    instrument: 'histogram',
+    unit: '1',
+    description: 'Cumulative Layout Shift (unitless score).',
+    attributes: [ATTR.pageRoute],
+    source: BROWSER,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1],
+  },
+  browserWebVitalFcp: {
+    name: 'browser.web_vital.fcp',
+    instrument: 'histogram',
+    unit: 's',
+    description: 'First Contentful Paint.',
+    attributes: [ATTR.pageRoute],
+    source: BROWSER,
+    buckets: BROWSER_BUCKETS,
+  },
+  browserWebVitalTtfb: {
+    name: 'browser.web_vital.ttfb',
+    instrument: 'histogram',
+    unit: 's',
+    description: 'Time to First Byte.',
+    attributes: [ATTR.pageRoute],
+    source: BROWSER,
+    buckets: BROWSER_BUCKETS,
+  },
+  hotpathFindingsOpen: {
+    name: 'hotpath.findings.open',
+    instrument: 'gauge',
+    unit: '{finding}',
+    description: 'Open analyzer findings.',
+    attributes: [ATTR.findingLayer, ATTR.findingKind, ATTR.findingSeverity, ATTR.serviceName],
+    source: ANALYZER,
+  },
+  hotpathAnalysisDuration: {
+    name: 'hotpath.analysis.duration',
+    instrument: 'histogram',
+    unit: 's',
+    description: 'Duration of one analysis cycle.',
+    attributes: [ATTR.analysisOutcome],
+    source: ANALYZER,
+  },
+  hotpathAnalysisFailures: {
+    name: 'hotpath.analysis.failures',
+    instrument: 'counter',
+    unit: '{analysis}',
+    description: 'Analysis cycles that failed (an upstream was unreachable or a query failed).',
+    attributes: [],
+    source: ANALYZER,
+  },
+} as const satisfies Record<string, MetricSpec>;
+
+/** Code name of a catalogued metric. */
+export type MetricKey = keyof typeof METRICS;
+
+/** All catalogued metrics, in catalogue order. */
+export const ALL_METRICS: readonly MetricSpec[] = Object.values(METRICS);

@@ -1,0 +1,211 @@
+import type { IncomingMessage } from 'node:http';
+import { DiagConsoleLogger, DiagLogLevel, diag, metrics, trace } from '@opentelemetry/api';
+import { OTLPMetricExporter as OtlpGrpcMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OtlpProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
+import { HostMetricsInstrumentation } from '@opentelemetry/instrumentation-host-metrics';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationType,
+  ConsoleMetricExporter,
+  type IMetricReader,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+  type ViewOptions,
+} from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { type MetricsExporterName, resolveConfig, type TelemetryConfig } from './config.ts';
+import { RateLimitedDiagLogger } from './diag-logger.ts';
+import { ALL_METRICS } from './semconv.ts';
+import type { TelemetryHandle, TelemetryOptions } from './types.ts';
+
+/** One SDK per process, whether started by `register` or by the app: a second call returns the first handle. */
+const HANDLE = Symbol.for('@hotpath/instrumentation.handle');
+type GlobalWithHandle = typeof globalThis & { [HANDLE]?: TelemetryHandle };
+
+function metricExporter(config: TelemetryConfig): PushMetricExporter {
+  switch (config.metricsProtocol) {
+    case 'grpc':
+      return new OtlpGrpcMetricExporter();
+    case 'http/json':
+      return new OtlpJsonMetricExporter();
+    case 'http/protobuf':
+      return new OtlpProtoMetricExporter();
+  }
+}
+
+function metricReader(config: TelemetryConfig, name: MetricsExporterName): IMetricReader {
+  switch (name) {
+    case 'prometheus':
+      // The exporter serves /metrics from its own server; its requests are kept out of app traffic below.
+      return new PrometheusExporter({ host: config.prometheusHost, port: config.prometheusPort });
+    case 'console':
+      return new PeriodicExportingMetricReader({
+        exporter: new ConsoleMetricExporter(),
+        exportIntervalMillis: config.metricExportIntervalMillis,
+        exportTimeoutMillis: config.metricExportTimeoutMillis,
+      });
+    case 'otlp':
+      return new PeriodicExportingMetricReader({
+        exporter: metricExporter(config),
+        exportIntervalMillis: config.metricExportIntervalMillis,
+        exportTimeoutMillis: config.metricExportTimeoutMillis,
+      });
+  }
+}
+
+/** Bucket boundaries from the catalogue, so SLO thresholds fall on bucket edges. */
+function views(): ViewOptions[] {
+  return ALL_METRICS.flatMap((spec) =>
+    spec.buckets === undefined
+      ? []
+      : [
+          {
+            instrumentName: spec.name,
+            aggregation: {
+              type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
+              options: { boundaries: [...spec.buckets] },
+            },
+          },
+        ],
+  );
+}
+
+function isIgnoredIncoming(config: TelemetryConfig, request: IncomingMessage): boolean {
+  // The Prometheus exporter's own server: scrapes are not app traffic.
+  if (config.metricsExporters.includes('prometheus') && request.socket?.localPort === config.prometheusPort) {
+    return true;
+  }
+  if (config.ignoreIncomingPaths.length === 0) return false;
+  const path = (request.url ?? '/').split('?', 1)[0] ?? '/';
+  return config.ignoreIncomingPaths.some((p) => (typeof p === 'string' ? p === path : p.test(path)));
+}
+
+function instrumentations(config: TelemetryConfig) {
+  return [
+    new HttpInstrumentation({ ignoreIncomingRequestHook: (request) => isIgnoredIncoming(config, request) }),
+    // The route template still reaches the server span and the duration metric: the express instrumentation
+    // records it before it checks whether a layer is ignored. A span per layer costs a large share of the
+    // per-request overhead and says little (see bench/).
+    new ExpressInstrumentation({
+      ignoreLayersType: [
+        ExpressLayerType.MIDDLEWARE,
+        ExpressLayerType.ROUTER,
+        ExpressLayerType.REQUEST_HANDLER,
+      ],
+    }),
+    new PgInstrumentation({ ignoreConnectSpans: true }),
+    new UndiciInstrumentation(),
+    new RuntimeNodeInstrumentation(),
+    new HostMetricsInstrumentation({ metricGroups: ['process.cpu', 'process.memory'] }),
+  ];
+}
+
+/** Resolves when `work` settles or after `ms`, whichever is first; never rejects. */
+async function bounded(work: Promise<unknown>, ms: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      diag.warn(`@hotpath/instrumentation: ${what} did not finish within ${ms} ms; giving up`);
+      resolve();
+    }, ms);
+    timer.unref();
+  });
+  try {
+    await Promise.race([
+      work.then(
+        () => undefined,
+        (error: unknown) => diag.warn(`@hotpath/instrumentation: ${what} failed`, error),
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Starts OpenTelemetry for this process: traces and metrics over OTLP (or Prometheus pull), instrumentations
+ * for http, Express, pg, fetch/undici, the Node runtime and process CPU/memory. Never throws into the app: a
+ * failure to start is logged and telemetry stays off.
+ */
+export function startTelemetry(options: TelemetryOptions = {}): TelemetryHandle {
+  const global = globalThis as GlobalWithHandle;
+  const existing = global[HANDLE];
+  if (existing !== undefined) return existing;
+
+  const config = resolveConfig(options);
+  if (process.env.OTEL_LOG_LEVEL === undefined) {
+    // Without a logger the SDK swallows export errors silently; with the console one it repeats them every
+    // few seconds while a collector is down. Warn, and say each distinct problem at most once a minute.
+    diag.setLogger(new RateLimitedDiagLogger(new DiagConsoleLogger()), DiagLogLevel.WARN);
+  }
+  for (const warning of config.warnings) diag.warn(`@hotpath/instrumentation: ${warning}`);
+
+  const noop: TelemetryHandle = { shutdown: async () => {}, flush: async () => {} };
+  if (config.disabled) {
+    global[HANDLE] = noop;
+    return noop;
+  }
+
+  let sdk: NodeSDK;
+  try {
+    sdk = new NodeSDK({
+      resource: defaultResource().merge(resourceFromAttributes(config.resourceAttributes)),
+      metricReaders: [
+        ...config.metricsExporters.map((name) => metricReader(config, name)),
+        ...(options.metricReaders ?? []),
+      ],
+      views: views(),
+      instrumentations: instrumentations(config),
+      ...(options.spanProcessors === undefined ? {} : { spanProcessors: options.spanProcessors }),
+    });
+    sdk.start();
+  } catch (error) {
+    diag.error(
+      '@hotpath/instrumentation: could not start OpenTelemetry; the app runs without telemetry',
+      error,
+    );
+    global[HANDLE] = noop;
+    return noop;
+  }
+
+  let stopping: Promise<void> | undefined;
+  const handle: TelemetryHandle = {
+    shutdown() {
+      stopping ??= bounded(sdk.shutdown(), config.shutdownTimeoutMillis, 'shutdown');
+      return stopping;
+    },
+    flush() {
+      const tracerProvider = trace.getTracerProvider() as { getDelegate?: () => unknown };
+      const delegate = (tracerProvider.getDelegate?.() ?? tracerProvider) as {
+        forceFlush?: () => Promise<void>;
+      };
+      const meterProvider = metrics.getMeterProvider() as { forceFlush?: () => Promise<void> };
+      return bounded(
+        Promise.all([delegate.forceFlush?.(), meterProvider.forceFlush?.()]),
+        config.shutdownTimeoutMillis,
+        'flush',
+      );
+    },
+  };
+  global[HANDLE] = handle;
+
+  if (options.handleSigterm ?? true) {
+    process.once('SIGTERM', () => {
+      // Adding a listener disables Node's default "exit on SIGTERM". If the app has no handler of its own,
+      // re-raise the signal after the flush so the process still ends the way it would have without us.
+      const appHandlesSigterm = process.listenerCount('SIGTERM') > 0;
+      void handle.shutdown().then(() => {
+        if (!appHandlesSigterm) process.kill(process.pid, 'SIGTERM');
+      });
+    });
+  }
+  return handle;
+}
