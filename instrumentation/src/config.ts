@@ -46,6 +46,14 @@ function list(value: string | undefined): string[] | undefined {
   return items === undefined || items.length === 0 ? undefined : items;
 }
 
+/** `/healthz` matches exactly; `/admin/*` matches `/admin` and everything under it. */
+function pathPattern(raw: string): string | RegExp {
+  const path = raw.trim();
+  if (!path.endsWith('*')) return path;
+  const prefix = path.slice(0, -1).replace(/\/$/, '');
+  return new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(/.*)?$`);
+}
+
 export function resolveConfig(options: TelemetryOptions = {}, env: Env = process.env): TelemetryConfig {
   const warnings: string[] = [];
 
@@ -117,7 +125,12 @@ export function resolveConfig(options: TelemetryOptions = {}, env: Env = process
     metricExportTimeoutMillis: timeout,
     prometheusHost: nonEmpty(env.OTEL_EXPORTER_PROMETHEUS_HOST) ?? DEFAULT_PROMETHEUS_HOST,
     prometheusPort: number('OTEL_EXPORTER_PROMETHEUS_PORT', DEFAULT_PROMETHEUS_PORT),
-    ignoreIncomingPaths: Object.freeze([...(options.ignoreIncomingPaths ?? [])]),
+    ignoreIncomingPaths: Object.freeze([
+      ...(options.ignoreIncomingPaths ?? []),
+      ...(nonEmpty(env.HOTPATH_IGNORE_INCOMING_PATHS)?.split(',') ?? [])
+        .map(pathPattern)
+        .filter((p) => p !== ''),
+    ]),
     shutdownTimeoutMillis: options.shutdownTimeoutMillis ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
     warnings: Object.freeze(warnings),
   });

@@ -1,6 +1,6 @@
 export { RateLimitedDiagLogger } from './diag-logger.ts';
 export type { PrometheusConfigOptions, ScrapeTarget } from './prometheus-config.ts';
-export { prometheusConfig, scrapeConfig } from './prometheus-config.ts';
+export { fileSdEntry, jobLabel, prometheusConfig, scrapeConfig } from './prometheus-config.ts';
 export type { HistogramSeries, RelabelRule } from './prometheus-names.ts';
 export {
   HISTOGRAM_SERIES,

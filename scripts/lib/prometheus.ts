@@ -1,0 +1,90 @@
+/**
+ * A throwaway Prometheus (Debian's package): temp storage, a free loopback port, the scrape config generated
+ * from the naming module (so pulled series get their OTLP names), exemplar storage and the remote-write
+ * receiver on. Apps are added as scrape targets by writing `file_sd` files, which Prometheus picks up live.
+ */
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileSdEntry, prometheusConfig, type ScrapeTarget } from '@hotpath/instrumentation';
+import { freePort, startProcess, waitFor } from './process.ts';
+
+export interface PrometheusServer {
+  readonly url: string;
+  readonly dir: string;
+  /** Directory of `file_sd` target files (`*.json`). */
+  readonly targetsDir: string;
+  stop(): Promise<void>;
+}
+
+export interface StartPrometheusOptions {
+  /** Scrape interval, default `1s` (tests want data fast). */
+  readonly scrapeInterval?: string;
+  readonly log?: NodeJS.WritableStream;
+}
+
+export function prometheusBinary(): string {
+  const fromEnv = process.env.HOTPATH_PROMETHEUS_BIN;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  for (const candidate of ['/usr/bin/prometheus', '/usr/local/bin/prometheus']) {
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(
+    'prometheus not found. Install it with `sudo bash scripts/setup-debian.sh` (Debian package prometheus) ' +
+      'or set HOTPATH_PROMETHEUS_BIN.',
+  );
+}
+
+export async function startPrometheus(options: StartPrometheusOptions = {}): Promise<PrometheusServer> {
+  const binary = prometheusBinary();
+  const dir = mkdtempSync(join(tmpdir(), 'hotpath-prom-'));
+  const targetsDir = join(dir, 'targets');
+  mkdirSync(targetsDir);
+  const configFile = join(dir, 'prometheus.yml');
+  const config = prometheusConfig({
+    fileSdPaths: [join(targetsDir, '*.json')],
+    scrapeInterval: options.scrapeInterval ?? '1s',
+  });
+  writeFileSync(configFile, JSON.stringify(config, null, 2));
+
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const server = startProcess(
+    'prometheus',
+    binary,
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--enable-feature=exemplar-storage',
+      '--web.enable-remote-write-receiver',
+      '--web.enable-admin-api',
+      '--web.enable-lifecycle',
+      '--storage.tsdb.retention.time=1d',
+    ],
+    options.log === undefined ? {} : { log: options.log },
+  );
+  const stop = async () => {
+    await server.stop('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(`Prometheus on port ${port}`, 30_000, server, async () => {
+      const response = await fetch(`${url}/-/ready`);
+      return response.ok;
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, dir, targetsDir, stop };
+}
+
+/** Adds a scrape target (by writing its own `file_sd` file); returns a function that removes it again. */
+export function addScrapeTarget(targetsDir: string, id: string, target: ScrapeTarget): () => void {
+  const file = join(targetsDir, `${id.replace(/[^a-zA-Z0-9_-]/g, '_')}.json`);
+  // Written aside and renamed: Prometheus watches the directory and must never read a half-written file.
+  writeFileSync(`${file}.tmp`, JSON.stringify([fileSdEntry(target)]));
+  renameSync(`${file}.tmp`, file);
+  return () => rmSync(file, { force: true });
+}
