@@ -22,7 +22,7 @@ import {
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { type MetricsExporterName, resolveConfig, type TelemetryConfig } from './config.ts';
 import { RateLimitedDiagLogger } from './diag-logger.ts';
-import { ALL_METRICS } from './semconv.ts';
+import { ALL_METRICS, ATTR } from './semconv.ts';
 import type { TelemetryHandle, TelemetryOptions } from './types.ts';
 
 /** One SDK per process, whether started by `register` or by the app: a second call returns the first handle. */
@@ -100,11 +100,25 @@ function instrumentations(config: TelemetryConfig) {
         ExpressLayerType.REQUEST_HANDLER,
       ],
     }),
-    new PgInstrumentation({ ignoreConnectSpans: true }),
+    new PgInstrumentation({
+      ignoreConnectSpans: true,
+      // instrumentation-pg puts db.operation.name on its duration metric but not on the span; the analyzer
+      // joins the two, so the span gets the same value, derived the same way (first keyword, upper case).
+      requestHook: (span, { query }) => {
+        const operation = sqlOperationName(query.text);
+        if (operation !== undefined) span.setAttribute(ATTR.dbOperationName, operation);
+      },
+    }),
     new UndiciInstrumentation(),
     new RuntimeNodeInstrumentation(),
     new HostMetricsInstrumentation({ metricGroups: ['process.cpu', 'process.memory'] }),
   ];
+}
+
+/** The statement's first keyword, as instrumentation-pg derives `db.operation.name` for its metric. */
+export function sqlOperationName(text: string | undefined): string | undefined {
+  const first = text?.trim().split(/\s+/, 1)[0]?.toUpperCase().replace(/;$/, '');
+  return first === undefined || first === '' ? undefined : first;
 }
 
 /** Resolves when `work` settles or after `ms`, whichever is first; never rejects. */

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DemoProcess } from '../scripts/lib/demo.ts';
+import { type CapturedSpan, eventually, startOtlpCapture, startTestDemo } from './harness.ts';
+
+const SERVER = 2; // OTLP SpanKind SERVER
+const CLIENT = 3;
+
+describe('spans of a demo request, received over OTLP', () => {
+  let demo: DemoProcess;
+  let capture: Awaited<ReturnType<typeof startOtlpCapture>>;
+
+  beforeAll(async () => {
+    capture = await startOtlpCapture();
+    demo = await startTestDemo({ otlpEndpoint: capture.url });
+  });
+  afterAll(async () => {
+    await demo?.stop();
+    await capture?.close();
+  });
+
+  it('puts pg spans with db.query.text, db.operation.name and db.system.name under the HTTP server span', async () => {
+    const response = await fetch(`${demo.url}/api/customers/7/orders`);
+    expect(response.status).toBe(200);
+    const { server, children } = await eventually(async () => {
+      const spans = capture.spans();
+      const server = spans.find(
+        (s) => s.kind === SERVER && s.attributes['http.route'] === '/api/customers/:id/orders',
+      );
+      expect(server).toBeDefined();
+      const children = spans.filter(
+        (s) => s.traceId === server?.traceId && s.parentSpanId === server?.spanId,
+      );
+      expect(children.length).toBeGreaterThan(0);
+      return { server: server as CapturedSpan, children };
+    });
+    expect(server.name).toBe('GET /api/customers/:id/orders');
+    expect(server.resource['service.name']).toBe(demo.service);
+    const query = children.find((s) => String(s.attributes['db.query.text'] ?? '').includes('FROM orders o'));
+    expect(query).toBeDefined();
+    expect(query?.kind).toBe(CLIENT);
+    expect(query?.attributes['db.system.name']).toBe('postgresql');
+    expect(query?.attributes['db.operation.name']).toBe('SELECT');
+  });
+
+  it('makes no span per Express middleware layer', async () => {
+    await fetch(`${demo.url}/api/products/3`);
+    const spans = await eventually(async () => {
+      const server = capture
+        .spans()
+        .find((s) => s.kind === SERVER && s.attributes['http.route'] === '/api/products/:id');
+      expect(server).toBeDefined();
+      return capture.spans().filter((s) => s.traceId === server?.traceId);
+    });
+    expect(
+      spans.filter((s) => s.resource['service.name'] === demo.service && s.name.includes('middleware')),
+    ).toEqual([]);
+    expect(spans.map((s) => s.kind).sort()).toEqual([SERVER, CLIENT].sort());
+  });
+});
