@@ -3,6 +3,23 @@ import type { DiagLogger } from '@opentelemetry/api';
 const DEFAULT_QUIET_MS = 60_000;
 
 /**
+ * The SDK's default error handler logs a failed export as the JSON of the error, stack included: rewrite it as
+ * one line that says what failed and that the app is unaffected. (The handler lives in each copy of
+ * `@opentelemetry/core`, and an install can hold several; the diag logger is the one global place to catch it.)
+ */
+function readable(message: string): string {
+  if (!message.startsWith('{')) return message;
+  try {
+    const error = JSON.parse(message) as { message?: unknown; code?: unknown };
+    if (typeof error.message !== 'string') return message;
+    const code = typeof error.code === 'string' ? ` (${error.code})` : '';
+    return `OpenTelemetry export failed: ${error.message}${code}. The app is unaffected; telemetry is dropped until the endpoint answers (check OTEL_EXPORTER_OTLP_ENDPOINT).`;
+  } catch {
+    return message;
+  }
+}
+
+/**
  * A `DiagLogger` that says each distinct message at most once per `quietMs`, then reports how many repeats it
  * held back. An unreachable collector makes the SDK fail the same way on every export; the host app's logs
  * should get one line a minute about it, not one every few seconds.
@@ -19,7 +36,8 @@ export class RateLimitedDiagLogger implements DiagLogger {
     this.#now = now;
   }
 
-  #log(level: 'error' | 'warn' | 'info' | 'debug' | 'verbose', message: string, args: unknown[]): void {
+  #log(level: 'error' | 'warn' | 'info' | 'debug' | 'verbose', raw: string, args: unknown[]): void {
+    const message = readable(raw);
     const key = `${level}:${message}`;
     const now = this.#now();
     const seen = this.#seen.get(key);
