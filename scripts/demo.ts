@@ -1,0 +1,147 @@
+/**
+ * `npm run demo` — the no-Docker local run: a private PostgreSQL and Prometheus, the instrumented demo shop in
+ * pull mode, and light traffic. Prints where everything is and what to try; Ctrl-C stops and deletes it all.
+ *
+ *   npm run demo -- [--scenarios a,b] [--port 3000] [--rate 10] [--duration 0] [--no-traffic]
+ */
+import { parseArgs } from 'node:util';
+import { parseScenarioList, SCENARIO_NAMES } from '../demo/src/scenarios.ts';
+import { type DemoProcess, startDemo } from './lib/demo.ts';
+import { createDatabase, type PostgresServer, startPostgres, withClient } from './lib/postgres.ts';
+import { type PrometheusServer, startPrometheus } from './lib/prometheus.ts';
+import { startTraffic, type Traffic } from './lib/traffic.ts';
+
+const USAGE = `usage: npm run demo -- [options]
+  --scenarios a,b   scenarios on at start (default: none = healthy). One of:
+                    ${SCENARIO_NAMES.join(', ')}
+  --port N          shop port (default 3000)
+  --rate N          background requests per second (default 10)
+  --duration S      stop by itself after S seconds (default 0 = run until Ctrl-C)
+  --no-traffic      do not send background traffic
+  -h, --help        this text`;
+
+function fail(message: string): never {
+  console.error(`demo: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function parseOptions() {
+  let values: ReturnType<typeof parseArgs<{ options: typeof spec }>>['values'];
+  const spec = {
+    scenarios: { type: 'string', default: process.env.DEMO_SCENARIOS ?? '' },
+    port: { type: 'string', default: '3000' },
+    rate: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '0' },
+    'no-traffic': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  } as const;
+  try {
+    ({ values } = parseArgs({ options: spec, allowPositionals: false }));
+  } catch (error) {
+    fail(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const number = (name: string, raw: string, min: number) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) fail(`--${name} must be a whole number >= ${min}, got "${raw}"`);
+    return n;
+  };
+  const scenarios = parseScenarioList(values.scenarios);
+  if (scenarios.unknown.length > 0) fail(`unknown scenario(s): ${scenarios.unknown.join(', ')}`);
+  return {
+    scenarios: scenarios.names,
+    port: number('port', values.port, 0),
+    rate: number('rate', values.rate, 1),
+    duration: number('duration', values.duration, 0),
+    traffic: !values['no-traffic'],
+  };
+}
+
+async function step<T>(label: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  process.stdout.write(`demo: ${label}… `);
+  const result = await work();
+  process.stdout.write(`done (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  let postgres: PostgresServer | undefined;
+  let prometheus: PrometheusServer | undefined;
+  let demo: DemoProcess | undefined;
+  let traffic: Traffic | undefined;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (why: string) => {
+    stopping ??= (async () => {
+      console.log(`\ndemo: ${why}; stopping everything…`);
+      traffic?.stop();
+      await demo?.stop();
+      await prometheus?.stop();
+      await postgres?.stop();
+      console.log('demo: stopped, temporary data deleted.');
+    })();
+    return stopping;
+  };
+  process.on('SIGINT', () => void stop('Ctrl-C').then(() => process.exit(0)));
+  process.on('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
+
+  try {
+    postgres = await step('starting PostgreSQL', () => startPostgres());
+    const databaseUrl = await step('creating the shop database', async () => {
+      const url = await createDatabase(postgres as PostgresServer, 'shop');
+      await withClient(url, (c) => c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements'));
+      return url;
+    });
+    prometheus = await step('starting Prometheus', () => startPrometheus({ scrapeInterval: '5s' }));
+    demo = await step('starting the instrumented shop (the first start seeds 2 million orders)', () =>
+      startDemo({
+        databaseUrl,
+        service: 'demo-shop',
+        scenarios: options.scenarios,
+        scrapeTargetsDir: (prometheus as PrometheusServer).targetsDir,
+        port: options.port,
+        env: { OTEL_METRIC_EXPORT_INTERVAL: '5000' },
+      }),
+    );
+  } catch (error) {
+    console.error(`\ndemo: could not start: ${error instanceof Error ? error.message : String(error)}`);
+    await stop('start-up failed');
+    process.exit(1);
+  }
+
+  if (options.traffic)
+    traffic = startTraffic({ url: demo.url, rate: options.rate, duration: options.duration });
+  const promQuery = (q: string) =>
+    `${prometheus.url}/graph?g0.expr=${encodeURIComponent(q)}&g0.tab=0&g0.range_input=15m`;
+  console.log(`
+Hotpath demo is running.
+  shop             ${demo.url}
+  shop metrics     http://${demo.metricsAddress}/metrics   (pull mode, renamed to OTLP names by Prometheus)
+  Prometheus       ${prometheus.url}
+  PostgreSQL       ${postgres.urlFor('shop')}
+  scenarios on     ${options.scenarios.length === 0 ? 'none (healthy)' : options.scenarios.join(', ')}
+  traffic          ${options.traffic ? `${options.rate} requests/s over every route` : 'off'}
+
+Try:
+  curl ${demo.url}/admin/scenarios
+  curl -X POST ${demo.url}/admin/scenarios/missing-index -H 'content-type: application/json' -d '{"on":true}'
+  p95 per route:   ${promQuery(`histogram_quantile(0.95, sum by (http_route, le) (rate(http_server_request_duration_seconds_bucket{job="demo-shop"}[1m])))`)}
+  event-loop p99:  ${promQuery('nodejs_eventloop_delay_p99_seconds{job="demo-shop"}')}
+  slow statements: psql ${postgres.urlFor('shop')} -c 'SELECT calls, mean_exec_time, query FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 5'
+
+Ctrl-C stops everything.${options.duration > 0 ? ` Stopping by itself in ${options.duration} s.` : ''}
+`);
+
+  if (options.duration > 0) {
+    await new Promise((r) => setTimeout(r, options.duration * 1000));
+    await stop(`${options.duration} s are up`);
+    process.exit(0);
+  }
+}
+
+await main();

@@ -1,0 +1,74 @@
+/** `npm run demo`, the no-Docker local run, end to end: it starts, serves traffic into Prometheus, and Ctrl-C cleans up. */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../scripts/lib/demo.ts';
+import { freePort, startProcess, waitFor } from '../scripts/lib/process.ts';
+import { eventually } from './harness.ts';
+
+describe('npm run demo', () => {
+  it('runs the instrumented shop with traffic into Prometheus, and Ctrl-C stops and deletes everything', async () => {
+    const port = await freePort();
+    const demo = startProcess(
+      'npm run demo',
+      process.execPath,
+      [join(REPO_ROOT, 'scripts', 'demo.ts'), '--port', String(port), '--rate', '20'],
+      {
+        cwd: REPO_ROOT,
+        env: process.env,
+      },
+    );
+    try {
+      await waitFor('the demo banner', 120_000, demo, async () =>
+        demo.output().includes('Ctrl-C stops everything'),
+      );
+      const out = demo.output();
+      const prometheus = /Prometheus\s+(http:\/\/\S+)/.exec(out)?.[1];
+      expect(prometheus).toBeDefined();
+      expect(out).toMatch(/PostgreSQL\s+postgres:\/\/\S+/);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).ok).toBe(true);
+
+      const routes = await eventually(
+        async () => {
+          const url = new URL('/api/v1/query', prometheus);
+          url.searchParams.set(
+            'query',
+            'sum by (http_route) (http_server_request_duration_seconds_count{job="demo-shop"})',
+          );
+          const body = (await (await fetch(url)).json()) as {
+            data: { result: { metric: { http_route: string } }[] };
+          };
+          expect(body.data.result.length).toBeGreaterThanOrEqual(8);
+          return body.data.result.map((r) => r.metric.http_route);
+        },
+        60_000,
+        1000,
+      );
+      expect(routes).toContain('/api/customers/:id/orders');
+
+      demo.child.kill('SIGINT');
+      await waitFor('the demo to exit', 30_000, undefined, async () => demo.exited() !== undefined);
+      expect(demo.exited()?.code).toBe(0);
+      expect(demo.output()).toContain('temporary data deleted');
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+      await expect(fetch(`${prometheus}/-/ready`)).rejects.toThrow();
+    } finally {
+      await demo.stop('SIGKILL');
+    }
+  });
+
+  it('refuses an unknown scenario with the list of valid ones', async () => {
+    const demo = startProcess(
+      'npm run demo',
+      process.execPath,
+      [join(REPO_ROOT, 'scripts', 'demo.ts'), '--scenarios', 'warp-drive'],
+      {
+        cwd: REPO_ROOT,
+        env: process.env,
+      },
+    );
+    await waitFor('exit', 30_000, undefined, async () => demo.exited() !== undefined);
+    expect(demo.exited()?.code).toBe(2);
+    expect(demo.output()).toContain('unknown scenario(s): warp-drive');
+    expect(demo.output()).toContain('n-plus-one');
+  });
+});
