@@ -5,6 +5,7 @@ export default defineConfig({
     include: ['**/*.test.ts'],
     exclude: ['**/node_modules/**'],
     globalSetup: ['test/global-setup.ts'],
+    reporters: ['default', './test/summary-reporter.ts'],
     // Integration tests start real processes and wait for real scrapes.
     testTimeout: 120_000,
     hookTimeout: 180_000,

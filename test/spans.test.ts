@@ -35,6 +35,8 @@ describe('spans of a demo request, received over OTLP', () => {
     });
     expect(server.name).toBe('GET /api/customers/:id/orders');
     expect(server.resource['service.name']).toBe(demo.service);
+    expect(server.resource['service.instance.id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(server.resource['deployment.environment.name']).toBe(process.env.NODE_ENV ?? 'development');
     const query = children.find((s) => String(s.attributes['db.query.text'] ?? '').includes('FROM orders o'));
     expect(query).toBeDefined();
     expect(query?.kind).toBe(CLIENT);
