@@ -9,6 +9,8 @@ export {
   pullName,
   relabelRules,
 } from './prometheus-names.ts';
+export type { RecordingRule, RuleGroup } from './recording-rules.ts';
+export { RECORDED, RULE_WINDOW, recordingRuleGroups, recordingRulesFile } from './recording-rules.ts';
 export type { Instrument, MetricKey, MetricSpec } from './semconv.ts';
 export { ALL_METRICS, ATTR, LEGACY_ATTR, METRICS } from './semconv.ts';
 export { startTelemetry } from './telemetry.ts';

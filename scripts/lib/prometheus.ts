@@ -6,7 +6,12 @@
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileSdEntry, prometheusConfig, type ScrapeTarget } from '@hotpath/instrumentation';
+import {
+  fileSdEntry,
+  prometheusConfig,
+  recordingRulesFile,
+  type ScrapeTarget,
+} from '@hotpath/instrumentation';
 import { freePort, startProcess, waitFor } from './process.ts';
 
 export interface PrometheusServer {
@@ -41,10 +46,14 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
   const targetsDir = join(dir, 'targets');
   mkdirSync(targetsDir);
   const configFile = join(dir, 'prometheus.yml');
-  const config = prometheusConfig({
-    fileSdPaths: [join(targetsDir, '*.json')],
-    scrapeInterval: options.scrapeInterval ?? '1s',
-  });
+  const interval = options.scrapeInterval ?? '1s';
+  // The same recording rules as the compose stack, evaluated as often as the harness scrapes.
+  const rulesFile = join(dir, 'hotpath.rules.yml');
+  writeFileSync(rulesFile, JSON.stringify(recordingRulesFile(interval), null, 2));
+  const config = {
+    ...prometheusConfig({ fileSdPaths: [join(targetsDir, '*.json')], scrapeInterval: interval }),
+    rule_files: [rulesFile],
+  };
   writeFileSync(configFile, JSON.stringify(config, null, 2));
 
   const port = await freePort();
