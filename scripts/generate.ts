@@ -4,6 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { datasourcesFile } from '@hotpath/grafana';
 import { recordingRulesFile } from '@hotpath/instrumentation';
 import { stringify } from 'yaml';
 import { REPO_ROOT } from './lib/demo.ts';
@@ -24,6 +25,13 @@ export function generatedFiles(): GeneratedFile[] {
         HEADER('instrumentation/src/recording-rules.ts') +
         '# https://prometheus.io/docs/prometheus/latest/configuration/recording_rules/\n' +
         stringify(recordingRulesFile(), { lineWidth: 0 }),
+    },
+    {
+      path: 'provisioning/datasources/hotpath.yaml',
+      content:
+        HEADER('grafana/src/datasources.ts') +
+        '# https://grafana.com/docs/grafana/latest/administration/provisioning/#data-sources\n' +
+        stringify(datasourcesFile(), { lineWidth: 0 }),
     },
   ];
 }

@@ -319,3 +319,24 @@ export type MetricKey = keyof typeof METRICS;
 
 /** All catalogued metrics, in catalogue order. */
 export const ALL_METRICS: readonly MetricSpec[] = Object.values(METRICS);
+
+/**
+ * Series that reach Prometheus already named, not translated from OTLP: Tempo's metrics generator (span metrics
+ * and the service graph, over remote write) and Prometheus's own per-target series.
+ */
+export const PROMETHEUS_SERIES = {
+  /** Tempo span metrics: labels service, span_name, span_kind, status_code + configured dimensions (http_route…). */
+  spanMetricsCalls: 'traces_spanmetrics_calls_total',
+  spanMetricsLatencyBucket: 'traces_spanmetrics_latency_bucket',
+  spanMetricsLatencyCount: 'traces_spanmetrics_latency_count',
+  spanMetricsLatencySum: 'traces_spanmetrics_latency_sum',
+  /** Tempo service graph: labels client, server, connection_type. */
+  serviceGraphRequests: 'traces_service_graph_request_total',
+  serviceGraphRequestsFailed: 'traces_service_graph_request_failed_total',
+  serviceGraphServerSecondsBucket: 'traces_service_graph_request_server_seconds_bucket',
+  serviceGraphClientSecondsBucket: 'traces_service_graph_request_client_seconds_bucket',
+  /** Prometheus: 1 when the last scrape of a target succeeded. */
+  up: 'up',
+  /** Resource attributes of each OTLP (or pulled) job/instance. */
+  targetInfo: 'target_info',
+} as const;

@@ -1,0 +1,1 @@
+export { DATASOURCE_UIDS, datasourcesFile, STACK_URLS } from './datasources.ts';
