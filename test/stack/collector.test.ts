@@ -114,11 +114,11 @@ describe('otel-collector.yaml', () => {
       expect(containerPorts(compose.services[host] ?? {}).has(port), `${id} → ${host}:${port}`).toBe(true);
     }
     const published = containerPorts(compose.services['otel-collector'] ?? {});
-    const protocols = (config.receivers?.otlp as { protocols: Record<string, { endpoint: string }> })
-      .protocols;
+    const otlp = config.receivers?.otlp as { protocols: Record<string, { endpoint: string }> } | undefined;
+    const health = config.extensions?.health_check as { endpoint: string } | undefined;
     const listening = [
-      ...Object.values(protocols).map((p) => hostPort(p.endpoint).port),
-      hostPort(String((config.extensions?.health_check as { endpoint: string }).endpoint)).port,
+      ...Object.values(otlp?.protocols ?? {}).map((p) => hostPort(p.endpoint).port),
+      hostPort(String(health?.endpoint)).port,
       8888,
     ];
     for (const port of listening) expect(published.has(port), `collector port ${port}`).toBe(true);
@@ -127,7 +127,7 @@ describe('otel-collector.yaml', () => {
     expect(readRepoFile('stack/prometheus/prometheus.yml')).toContain('otel-collector:8888');
   });
 
-  it('gets every ${env:VAR} it reads from its compose environment', () => {
+  it('gets every env:VAR it reads from its compose environment', () => {
     const env = serviceEnv(compose.services['otel-collector'] ?? {});
     const vars = [...raw.matchAll(/\$\{env:([A-Z0-9_]+)\}/g)].map((m) => m[1] ?? '');
     expect(vars.length).toBeGreaterThan(0);

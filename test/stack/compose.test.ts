@@ -52,7 +52,9 @@ describe('docker-compose.yml', () => {
     }
     const raw = readRepoFile('docker-compose.yml');
     for (const line of raw.split('\n').filter((l) => /^\s+image: /.test(l))) {
-      expect(line, 'tag comes from ${VAR:-default}').toMatch(/:\$\{[A-Z0-9_]+_VERSION:-[^}]+\}$/);
+      expect(line, 'tag comes from a VERSION variable with a default').toMatch(
+        /:\$\{[A-Z0-9_]+_VERSION:-[^}]+\}$/,
+      );
     }
   });
 
