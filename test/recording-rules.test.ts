@@ -40,16 +40,19 @@ describe('recording rules', () => {
 
   describe('on the test Prometheus, after demo traffic', () => {
     let demo: DemoProcess;
+    const paths = ['/api/products/1', '/api/customers/5/orders', '/api/stats'];
+    const checkout = () =>
+      fetch(`${demo.url}/api/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ customerId: 1, productId: 2 }),
+      });
+    /** Recent traffic: the rules' rates look back one minute, and a slow suite can outlast that. */
+    const traffic = () =>
+      drive(60, 4, (i) => (i % 4 === 0 ? checkout() : fetch(`${demo.url}${paths[i % paths.length]}`)));
     beforeAll(async () => {
       demo = await startTestDemo({ scenarios: ['error-burst'] });
-      const checkout = () =>
-        fetch(`${demo.url}/api/orders`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ customerId: 1, productId: 2 }),
-        });
-      const paths = ['/api/products/1', '/api/customers/5/orders', '/api/stats'];
-      await drive(60, 4, (i) => (i % 4 === 0 ? checkout() : fetch(`${demo.url}${paths[i % paths.length]}`)));
+      await traffic();
     });
     afterAll(() => demo?.stop());
 
@@ -61,6 +64,7 @@ describe('recording rules', () => {
     });
 
     it('writes every recorded series', async () => {
+      await traffic();
       await eventually(async () => {
         for (const { record } of rules) {
           const result = await promQuery(`${record}{job="${demo.service}"}`);

@@ -46,7 +46,7 @@ export function datasourcesFile(): Record<string, unknown> {
         jsonData: {
           httpMethod: 'POST',
           prometheusType: 'Prometheus',
-          prometheusVersion: '3.7.3',
+          prometheusVersion: '3.14.0',
           // The apps' export interval and the scrape interval: $__rate_interval is derived from it.
           timeInterval: '10s',
           exemplarTraceIdDestinations: [

@@ -335,6 +335,19 @@ export const PROMETHEUS_SERIES = {
   serviceGraphRequestsFailed: 'traces_service_graph_request_failed_total',
   serviceGraphServerSecondsBucket: 'traces_service_graph_request_server_seconds_bucket',
   serviceGraphClientSecondsBucket: 'traces_service_graph_request_client_seconds_bucket',
+  /**
+   * The collector's own telemetry, scraped from :8888 (an explicit Prometheus reader adds `_total` and unit
+   * suffixes). Labels: receiver/exporter (the component id, e.g. otlp_http/prometheus), transport, data_type.
+   */
+  collectorReceiverRefusedSpans: 'otelcol_receiver_refused_spans_total',
+  collectorReceiverRefusedMetricPoints: 'otelcol_receiver_refused_metric_points_total',
+  collectorExporterSendFailedSpans: 'otelcol_exporter_send_failed_spans_total',
+  collectorExporterSendFailedMetricPoints: 'otelcol_exporter_send_failed_metric_points_total',
+  collectorExporterQueueSize: 'otelcol_exporter_queue_size',
+  collectorExporterQueueCapacity: 'otelcol_exporter_queue_capacity',
+  /** Prometheus's own ingestion health (self-scrape): OTLP/remote-write requests by handler and code. */
+  prometheusHttpRequests: 'prometheus_http_requests_total',
+  prometheusTsdbOutOfOrderSamples: 'prometheus_tsdb_out_of_order_samples_total',
   /** Prometheus: 1 when the last scrape of a target succeeded. */
   up: 'up',
   /** Resource attributes of each OTLP (or pulled) job/instance. */

@@ -78,6 +78,20 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('adopts every one-shot container, so `up --wait` does not count its clean exit as a failure', () => {
+    // docker/compose#10596: --wait fails on an exited container unless a running service depends on it with
+    // service_completed_successfully.
+    const oneShots = services.filter(([, s]) => s.restart === undefined && s.profiles === undefined);
+    expect(oneShots.map(([n]) => n)).toEqual(['otelcol-queue-init']);
+    for (const [name] of oneShots) {
+      const adopters = services.filter(([, s]) =>
+        dependsOn(s).some(([t, c]) => t === name && c === 'service_completed_successfully'),
+      );
+      expect(adopters.length, name).toBeGreaterThan(0);
+      for (const [, adopter] of adopters) expect(adopter.restart).toBe('unless-stopped');
+    }
+  });
+
   it('makes Grafana wait for everything it reads from', () => {
     const deps = new Map(dependsOn(compose.services.grafana ?? {}));
     for (const upstream of ['prometheus', 'tempo', 'postgres'])
