@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../../scripts/lib/demo.ts';
 
-export const SHARED_FIXTURES = join(REPO_ROOT, '..', 'shared', 'fixtures');
+/**
+ * The project's recorded upstream contracts (read-only): `../shared/fixtures` beside the checkout, as CI and
+ * every developer machine have it, or HOTPATH_SHARED_DIR.
+ */
+export const SHARED_FIXTURES = join(process.env.HOTPATH_SHARED_DIR ?? join(REPO_ROOT, '..', 'shared'), 'fixtures');
+if (!existsSync(SHARED_FIXTURES)) {
+  throw new Error(
+    `shared fixtures not found at ${SHARED_FIXTURES}: check out ../shared beside the repository or set HOTPATH_SHARED_DIR`,
+  );
+}
 
 export function readRepoFile(path: string): string {
   return readFileSync(join(REPO_ROOT, path), 'utf8');
