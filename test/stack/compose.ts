@@ -8,7 +8,10 @@ import { REPO_ROOT } from '../../scripts/lib/demo.ts';
  * The project's recorded upstream contracts (read-only): `../shared/fixtures` beside the checkout, as CI and
  * every developer machine have it, or HOTPATH_SHARED_DIR.
  */
-export const SHARED_FIXTURES = join(process.env.HOTPATH_SHARED_DIR ?? join(REPO_ROOT, '..', 'shared'), 'fixtures');
+export const SHARED_FIXTURES = join(
+  process.env.HOTPATH_SHARED_DIR ?? join(REPO_ROOT, '..', 'shared'),
+  'fixtures',
+);
 if (!existsSync(SHARED_FIXTURES)) {
   throw new Error(
     `shared fixtures not found at ${SHARED_FIXTURES}: check out ../shared beside the repository or set HOTPATH_SHARED_DIR`,
