@@ -1,0 +1,482 @@
+/**
+ * Grafana alerting as files, generated from the SLO file: alert rules (one per objective, with per-service
+ * overrides as their own rules), contact points from the environment, a message template, a notification
+ * policy routing by severity and a mute timing. Written to `provisioning/alerting/hotpath.yaml`.
+ *
+ * Every rule is a PromQL (or SQL) query A, reduced to its last value (B) and compared with a threshold (C).
+ * `ALERT_RULES` is that model; the YAML is rendered from it, and the tests evaluate the same model on the real
+ * test Prometheus, so what is tested is what Grafana runs.
+ *
+ * File format: https://grafana.com/docs/grafana/latest/alerting/set-up/provision-alerting-resources/file-provisioning/
+ */
+
+import { type BurnRate, loadSlo, type Objectives, objectivesFor, type SloFile } from '@hotpath/analyzer/slo';
+import {
+  METRICS,
+  PROMETHEUS_SERIES,
+  prometheusName,
+  prometheusSeries,
+  RECORDED,
+} from '@hotpath/instrumentation';
+import { DATASOURCE_UIDS } from './datasources.ts';
+
+export type Severity = 'critical' | 'warning';
+
+/** One alert rule: query → last value → `value > threshold`. */
+export interface AlertRuleSpec {
+  readonly uid: string;
+  readonly title: string;
+  readonly severity: Severity;
+  readonly datasource: 'prometheus' | 'findings';
+  /** PromQL (instant) or SQL returning one numeric `value` column. */
+  readonly query: string;
+  readonly threshold: number;
+  readonly for: string;
+  readonly summary: string;
+  /** Runbook: what it means, where to look, what usually fixes it. */
+  readonly description: string;
+  readonly dashboardUid: string;
+  /** What makes it fire on the test harness: a demo scenario, or a source the harness feeds otherwise. */
+  readonly firesWith:
+    | { readonly scenario: string }
+    | { readonly synthetic: 'browser' | 'remote-write-errors' | 'findings' | 'collector' };
+}
+
+const FOLDER = 'Hotpath';
+const HTTP = METRICS.httpServerRequestDuration;
+const ms = (v: number) => v / 1000;
+
+/** Services with their own objectives, and the matcher for "everyone else". */
+function serviceScopes(slo: SloFile): { name: string; matcher: string; objectives: Objectives }[] {
+  const overridden = Object.keys(slo.services);
+  const scopes = overridden.map((service) => ({
+    name: service,
+    // OTLP jobs are namespace/name; pull-mode jobs are the name: match both.
+    matcher: `job=~"(.+/)?${service}"`,
+    objectives: objectivesFor(slo, service),
+  }));
+  scopes.push({
+    name: 'default',
+    matcher: overridden.length === 0 ? 'job=~".+"' : `job!~"(.+/)?(${overridden.join('|')})"`,
+    objectives: slo.defaults,
+  });
+  return scopes;
+}
+
+function errorRatio(window: string, matcher: string): string {
+  const count = prometheusSeries(HTTP, 'count');
+  return (
+    `sum by (job, http_route) (rate(${count}{${matcher}, http_response_status_code=~"5.."}[${window}]))` +
+    ` / sum by (job, http_route) (rate(${count}{${matcher}}[${window}]))`
+  );
+}
+
+function burnRateRules(
+  scope: string,
+  matcher: string,
+  o: Objectives,
+  burnRates: readonly BurnRate[],
+): AlertRuleSpec[] {
+  const budget = o.api.error_rate_percent / 100;
+  return burnRates.map((b) => {
+    const threshold = Number((b.factor * budget).toFixed(6));
+    return {
+      uid: `hotpath-api-error-burn-${b.severity}-${scope}`,
+      title: `API error budget burning ${b.factor}× (${b.long_window}/${b.short_window}) — ${scope}`,
+      severity: b.severity,
+      datasource: 'prometheus',
+      // Both windows must burn: the long one proves it matters, the short one that it is still happening.
+      query: `(${errorRatio(b.long_window, matcher)}) and (${errorRatio(b.short_window, matcher)}) > ${threshold}`,
+      threshold,
+      for: '0s',
+      summary:
+        '{{ $labels.job }} {{ $labels.http_route }}: 5xx ratio {{ humanizePercentage $values.B.Value }}',
+      description:
+        `The 5xx ratio of this route burns the ${o.api.error_rate_percent} % error budget ${b.factor}× faster than ` +
+        `sustainable over ${b.long_window} and still over ${b.short_window}. Look at the Endpoints dashboard for the ` +
+        'route, then at its failing traces in Tempo (status = error). Usual causes: a failing dependency (timeouts, ' +
+        '502s from an upstream), a bad deploy. Roll back or fail over first, then fix.',
+      dashboardUid: 'hotpath-endpoints',
+      firesWith: { scenario: 'error-burst' },
+    };
+  });
+}
+
+/** The alert rules the SLO file implies. */
+export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
+  const rules: AlertRuleSpec[] = [];
+  for (const { name, matcher, objectives: o } of serviceScopes(slo)) {
+    const p95 = ms(o.api.latency_p95_ms);
+    rules.push({
+      uid: `hotpath-api-latency-p95-${name}`,
+      title: `API p95 latency over ${o.api.latency_p95_ms} ms — ${name}`,
+      severity: 'warning',
+      datasource: 'prometheus',
+      // Only routes with enough traffic to judge: a single slow request is not a p95.
+      query:
+        `${RECORDED.routeP95}{${matcher}} > ${p95} and on (job, http_route, http_request_method) ` +
+        `${RECORDED.routeRequestRate}{${matcher}} > ${o.api.min_request_rate_per_s}`,
+      threshold: p95,
+      for: '2m',
+      summary:
+        '{{ $labels.job }} {{ $labels.http_request_method }} {{ $labels.http_route }}: p95 {{ humanizeDuration $values.B.Value }}',
+      description:
+        `The route's 95th-percentile latency is above the ${o.api.latency_p95_ms} ms SLO. Open the Endpoints dashboard ` +
+        'and click an exemplar on the latency panel to get a slow trace: it shows whether the time goes to the database, ' +
+        "an outbound call or the service's own code. The Bottlenecks dashboard lists the analyzer's explanation and fix.",
+      dashboardUid: 'hotpath-endpoints',
+      firesWith: { scenario: 'slow-endpoint' },
+    });
+    rules.push(...burnRateRules(name, matcher, o, slo.error_budget.burn_rates));
+    const db = ms(o.database.query_p95_ms);
+    rules.push({
+      uid: `hotpath-db-latency-p95-${name}`,
+      title: `DB query p95 over ${o.database.query_p95_ms} ms — ${name}`,
+      severity: 'warning',
+      datasource: 'prometheus',
+      query: `${RECORDED.dbP95}{${matcher}} > ${db}`,
+      threshold: db,
+      for: '2m',
+      summary:
+        '{{ $labels.job }} {{ $labels.db_operation_name }} on {{ $labels.db_namespace }}: p95 {{ humanizeDuration $values.B.Value }}',
+      description:
+        `Database operations of this service take longer than the ${o.database.query_p95_ms} ms SLO at the 95th ` +
+        "percentile. The Database dashboard's top statements (from pg_stat_statements) name the statement; run EXPLAIN " +
+        'on it. A sequential scan on a large table usually means a missing index (the analyzer proposes the CREATE ' +
+        'INDEX CONCURRENTLY); many identical statements per request mean an N+1 loop.',
+      dashboardUid: 'hotpath-database',
+      firesWith: { scenario: 'missing-index' },
+    });
+    const loop = ms(o.runtime.event_loop_p99_ms);
+    rules.push({
+      uid: `hotpath-event-loop-p99-${name}`,
+      title: `Event-loop delay p99 over ${o.runtime.event_loop_p99_ms} ms — ${name}`,
+      severity: 'critical',
+      datasource: 'prometheus',
+      query: `max by (job, instance) (max_over_time(${prometheusName(METRICS.nodejsEventloopDelayP99)}{${matcher}}[1m])) > ${loop}`,
+      threshold: loop,
+      for: '1m',
+      summary:
+        '{{ $labels.job }} {{ $labels.instance }}: event loop blocked, p99 delay {{ humanizeDuration $values.B.Value }}',
+      description:
+        'Synchronous work is blocking the Node.js event loop: every request on this instance waits behind it. Typical ' +
+        'causes are sync crypto (pbkdf2Sync, bcrypt sync), JSON.parse/stringify of large payloads, sync fs calls. Take ' +
+        'a CPU profile (node --cpu-prof) under load, move the work to async APIs or a worker thread.',
+      dashboardUid: 'hotpath-runtime',
+      firesWith: { scenario: 'event-loop-block' },
+    });
+    const growth = o.runtime.heap_growth_mb_per_hour * 1e6;
+    rules.push({
+      uid: `hotpath-heap-growth-${name}`,
+      title: `Heap growing over ${o.runtime.heap_growth_mb_per_hour} MB/h — ${name}`,
+      severity: 'warning',
+      datasource: 'prometheus',
+      // The lower envelope of the heap (what survives GC) rising, in bytes per hour — and still rising over the
+      // last minute, so the climb of a process warming up does not count once it has levelled off.
+      query:
+        `deriv(min_over_time(${RECORDED.heapUsed}{${matcher}}[1m])[10m:15s]) * 3600 > ${growth} ` +
+        `and (min_over_time(${RECORDED.heapUsed}{${matcher}}[1m]) - min_over_time(${RECORDED.heapUsed}{${matcher}}[1m] offset 1m)) * 60 > ${growth}`,
+      threshold: growth,
+      for: '10m',
+      summary:
+        '{{ $labels.job }} {{ $labels.instance }}: heap after GC grows {{ humanize $values.B.Value }}B/h',
+      description:
+        'The heap that survives garbage collection keeps growing: a memory leak, usually a cache or map without ' +
+        'eviction, listeners never removed, or closures kept by timers. Compare two heap snapshots taken minutes ' +
+        'apart (node --inspect, Chrome DevTools → Memory) and look for the constructor whose count grows.',
+      dashboardUid: 'hotpath-runtime',
+      firesWith: { scenario: 'memory-leak' },
+    });
+    const cpu = o.runtime.cpu_utilization_percent / 100;
+    rules.push({
+      uid: `hotpath-cpu-saturation-${name}`,
+      title: `CPU over ${o.runtime.cpu_utilization_percent} % of one core — ${name}`,
+      severity: 'warning',
+      datasource: 'prometheus',
+      // Cores used by the process; JavaScript runs on one thread, so one core is the ceiling that matters.
+      query: `sum by (job, instance) (rate(${prometheusName(METRICS.processCpuTime)}{${matcher}}[1m])) > ${cpu}`,
+      threshold: cpu,
+      for: '5m',
+      summary: '{{ $labels.job }} {{ $labels.instance }}: {{ humanizePercentage $values.B.Value }} of a core',
+      description:
+        'The process uses (nearly) a whole core: its JavaScript thread is saturated and latency grows with load. ' +
+        'Profile under load (node --cpu-prof) to find the hot function; cache or precompute it, or scale out.',
+      dashboardUid: 'hotpath-runtime',
+      firesWith: { scenario: 'slow-endpoint' },
+    });
+    const pageLoad = ms(o.frontend.page_load_p75_ms);
+    rules.push({
+      uid: `hotpath-page-load-p75-${name}`,
+      title: `Page load p75 over ${o.frontend.page_load_p75_ms / 1000} s — ${name}`,
+      severity: 'warning',
+      datasource: 'prometheus',
+      query: `histogram_quantile(0.75, sum by (job, page_route, le) (rate(${prometheusSeries(METRICS.browserPageLoadDuration, 'bucket')}{${matcher}}[5m]))) > ${pageLoad}`,
+      threshold: pageLoad,
+      for: '5m',
+      summary:
+        '{{ $labels.job }} {{ $labels.page_route }}: page load p75 {{ humanizeDuration $values.B.Value }}',
+      description:
+        'Real browsers take longer than the page-load SLO to load this page. The Frontend dashboard shows which Web ' +
+        'Vital is off; the analyzer names heavy or render-blocking assets. Defer or split scripts, compress assets.',
+      dashboardUid: 'hotpath-frontend',
+      firesWith: { synthetic: 'browser' },
+    });
+    const lcp = ms(o.frontend.lcp_p75_ms);
+    rules.push({
+      uid: `hotpath-lcp-p75-${name}`,
+      title: `LCP p75 over ${o.frontend.lcp_p75_ms / 1000} s — ${name}`,
+      severity: 'warning',
+      datasource: 'prometheus',
+      query: `histogram_quantile(0.75, sum by (job, page_route, le) (rate(${prometheusSeries(METRICS.browserWebVitalLcp, 'bucket')}{${matcher}}[5m]))) > ${lcp}`,
+      threshold: lcp,
+      for: '5m',
+      summary: '{{ $labels.job }} {{ $labels.page_route }}: LCP p75 {{ humanizeDuration $values.B.Value }}',
+      description:
+        "The page's largest element paints late for a quarter of real users. Find the LCP element (Chrome DevTools → " +
+        'Performance), make it load early (preload, no lazy-loading above the fold) and make its server answer fast.',
+      dashboardUid: 'hotpath-frontend',
+      firesWith: { synthetic: 'browser' },
+    });
+  }
+  rules.push(
+    {
+      uid: 'hotpath-new-critical-finding',
+      title: 'New critical finding from the Hotpath analyzer',
+      severity: 'critical',
+      datasource: 'findings',
+      query:
+        "SELECT count(*)::float AS value FROM findings WHERE status = 'open' AND severity = 'critical' " +
+        "AND first_seen > now() - interval '15 minutes'",
+      threshold: 0,
+      for: '0s',
+      summary: '{{ $values.B.Value }} new critical finding(s)',
+      description:
+        'The analyzer found a critical bottleneck in the last 15 minutes. The Bottlenecks dashboard has its root ' +
+        'cause, evidence and the recommended fix; acknowledge it there (or through the analyzer API) once someone owns it.',
+      dashboardUid: 'hotpath-bottlenecks',
+      firesWith: { synthetic: 'findings' },
+    },
+    {
+      uid: 'hotpath-collector-export-failing',
+      title: 'Telemetry pipeline: the collector refuses or fails to send data',
+      severity: 'critical',
+      datasource: 'prometheus',
+      query:
+        `sum by (job) (rate(${PROMETHEUS_SERIES.collectorExporterSendFailedMetricPoints}[5m]) + ` +
+        `rate(${PROMETHEUS_SERIES.collectorExporterSendFailedSpans}[5m]) + ` +
+        `rate(${PROMETHEUS_SERIES.collectorReceiverRefusedMetricPoints}[5m]) + ` +
+        `rate(${PROMETHEUS_SERIES.collectorReceiverRefusedSpans}[5m])) > 0`,
+      threshold: 0,
+      for: '5m',
+      summary: 'the collector loses telemetry: {{ humanize $values.B.Value }} items/s refused or not sent',
+      description:
+        'The OpenTelemetry Collector refuses data (memory limiter: it is out of memory) or cannot deliver it to ' +
+        'Prometheus or Tempo (down, or rejecting). Dashboards and the analyzer then see gaps. Check the collector logs ' +
+        'and otelcol_exporter_queue_size; data waits in the persistent queue until the backend returns.',
+      dashboardUid: 'hotpath-overview',
+      firesWith: { synthetic: 'collector' },
+    },
+    {
+      uid: 'hotpath-prometheus-ingestion-failing',
+      title: 'Telemetry pipeline: Prometheus rejects incoming metrics',
+      severity: 'critical',
+      datasource: 'prometheus',
+      query: `sum by (handler, code) (rate(${PROMETHEUS_SERIES.prometheusHttpRequests}{handler=~"/api/v1/(write|otlp/v1/metrics)", code!~"2.."}[5m])) > 0`,
+      threshold: 0,
+      for: '5m',
+      summary: 'Prometheus answers {{ $labels.code }} on {{ $labels.handler }}',
+      description:
+        'OTLP or remote-write requests to Prometheus fail: metrics from the collector, Tempo (span metrics) or k6 ' +
+        'are lost. 4xx usually means out-of-order or malformed samples (see prometheus_tsdb_out_of_order_samples_total), ' +
+        '5xx a storage problem. Check the Prometheus logs.',
+      dashboardUid: 'hotpath-overview',
+      firesWith: { synthetic: 'remote-write-errors' },
+    },
+  );
+  return rules;
+}
+
+function grafanaRule(rule: AlertRuleSpec): Record<string, unknown> {
+  const datasourceUid =
+    rule.datasource === 'prometheus' ? DATASOURCE_UIDS.prometheus : DATASOURCE_UIDS.findings;
+  const model =
+    rule.datasource === 'prometheus'
+      ? { refId: 'A', expr: rule.query, instant: true, range: false, editorMode: 'code' }
+      : { refId: 'A', rawSql: rule.query, format: 'table', rawQuery: true, editorMode: 'code' };
+  return {
+    uid: rule.uid,
+    title: rule.title,
+    condition: 'C',
+    data: [
+      { refId: 'A', relativeTimeRange: { from: 600, to: 0 }, datasourceUid, model },
+      {
+        refId: 'B',
+        datasourceUid: '__expr__',
+        model: { refId: 'B', type: 'reduce', expression: 'A', reducer: 'last', settings: { mode: 'dropNN' } },
+      },
+      {
+        refId: 'C',
+        datasourceUid: '__expr__',
+        model: {
+          refId: 'C',
+          type: 'threshold',
+          expression: 'B',
+          conditions: [{ evaluator: { type: 'gt', params: [rule.threshold] } }],
+        },
+      },
+    ],
+    // A query that returns nothing means "nothing is over the threshold" (the comparison is in the PromQL).
+    noDataState: 'OK',
+    execErrState: 'Error',
+    for: rule.for,
+    dashboardUid: rule.dashboardUid,
+    annotations: {
+      summary: rule.summary,
+      description: rule.description,
+      runbook_url: `/d/${rule.dashboardUid}`,
+    },
+    labels: { severity: rule.severity, source: 'hotpath' },
+    isPaused: false,
+  };
+}
+
+/** The alerting provisioning file. Contact point settings come from the environment (Grafana expands $VAR). */
+export function alertingFile(slo: SloFile = loadSlo()): Record<string, unknown> {
+  const rules = alertRules(slo);
+  return {
+    apiVersion: 1,
+    groups: [
+      {
+        orgId: 1,
+        name: 'hotpath-api',
+        folder: FOLDER,
+        interval: '1m',
+        rules: rules.filter((r) => r.dashboardUid === 'hotpath-endpoints').map(grafanaRule),
+      },
+      {
+        orgId: 1,
+        name: 'hotpath-database',
+        folder: FOLDER,
+        interval: '1m',
+        rules: rules.filter((r) => r.dashboardUid === 'hotpath-database').map(grafanaRule),
+      },
+      {
+        orgId: 1,
+        name: 'hotpath-runtime',
+        folder: FOLDER,
+        interval: '1m',
+        rules: rules.filter((r) => r.dashboardUid === 'hotpath-runtime').map(grafanaRule),
+      },
+      {
+        orgId: 1,
+        name: 'hotpath-frontend',
+        folder: FOLDER,
+        interval: '1m',
+        rules: rules.filter((r) => r.dashboardUid === 'hotpath-frontend').map(grafanaRule),
+      },
+      {
+        orgId: 1,
+        name: 'hotpath-pipeline-and-findings',
+        folder: FOLDER,
+        interval: '1m',
+        rules: rules
+          .filter((r) => r.dashboardUid === 'hotpath-overview' || r.dashboardUid === 'hotpath-bottlenecks')
+          .map(grafanaRule),
+      },
+    ],
+    templates: [
+      {
+        orgId: 1,
+        name: 'hotpath',
+        template: [
+          '{{ define "hotpath.title" }}[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}{{ end }}',
+          '{{ define "hotpath.message" }}{{ range .Alerts }}',
+          '{{ .Annotations.summary }}',
+          '{{ .Annotations.description }}',
+          'Severity: {{ .Labels.severity }} — dashboard: {{ .DashboardURL }}',
+          '{{ end }}{{ end }}',
+        ].join('\n'),
+      },
+    ],
+    contactPoints: [
+      {
+        orgId: 1,
+        name: 'hotpath-email',
+        receivers: [
+          {
+            uid: 'hotpath-email',
+            type: 'email',
+            settings: {
+              addresses: '$ALERT_EMAIL_TO',
+              subject: '{{ template "hotpath.title" . }}',
+              message: '{{ template "hotpath.message" . }}',
+            },
+          },
+        ],
+      },
+      {
+        orgId: 1,
+        name: 'hotpath-oncall',
+        receivers: [
+          {
+            uid: 'hotpath-slack',
+            type: 'slack',
+            settings: {
+              url: '$SLACK_WEBHOOK_URL',
+              title: '{{ template "hotpath.title" . }}',
+              text: '{{ template "hotpath.message" . }}',
+            },
+          },
+          {
+            uid: 'hotpath-webhook',
+            type: 'webhook',
+            settings: { url: '$ALERT_WEBHOOK_URL', httpMethod: 'POST' },
+          },
+          {
+            uid: 'hotpath-oncall-email',
+            type: 'email',
+            settings: {
+              addresses: '$ALERT_EMAIL_TO',
+              subject: '{{ template "hotpath.title" . }}',
+              message: '{{ template "hotpath.message" . }}',
+            },
+          },
+        ],
+      },
+    ],
+    policies: [
+      {
+        orgId: 1,
+        receiver: 'hotpath-email',
+        group_by: ['grafana_folder', 'alertname', 'job'],
+        group_wait: '30s',
+        group_interval: '5m',
+        repeat_interval: '4h',
+        routes: [
+          {
+            receiver: 'hotpath-oncall',
+            object_matchers: [['severity', '=', 'critical']],
+            repeat_interval: '1h',
+          },
+          {
+            receiver: 'hotpath-email',
+            object_matchers: [['severity', '=', 'warning']],
+            // Warnings wait for working hours; criticals never do.
+            mute_time_intervals: ['hotpath-nights-and-weekends'],
+          },
+        ],
+      },
+    ],
+    muteTimes: [
+      {
+        orgId: 1,
+        name: 'hotpath-nights-and-weekends',
+        time_intervals: [
+          { times: [{ start_time: '20:00', end_time: '24:00' }] },
+          { times: [{ start_time: '00:00', end_time: '07:00' }] },
+          { weekdays: ['saturday', 'sunday'] },
+        ],
+      },
+    ],
+  };
+}

@@ -1,0 +1,5 @@
+// k6 run k6/spike.ts — the "spike" profile (see k6/lib/profiles.ts), thresholds from slo.yaml.
+import { optionsFor } from './lib/options.ts';
+
+export { setup, visit as default } from './lib/shop.ts';
+export const options = optionsFor('spike');
