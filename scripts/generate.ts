@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSlo, objectivesFor } from '@hotpath/analyzer/slo';
-import { alertingFile, datasourcesFile } from '@hotpath/grafana';
+import { alertingFile, dashboards, datasourcesFile } from '@hotpath/grafana';
 import { recordingRulesFile } from '@hotpath/instrumentation';
 import { stringify } from 'yaml';
 import { REPO_ROOT } from './lib/demo.ts';
@@ -45,6 +45,11 @@ export function generatedFiles(slo = loadSlo()): GeneratedFile[] {
         '# https://grafana.com/docs/grafana/latest/alerting/set-up/provision-alerting-resources/file-provisioning/\n' +
         stringify(alertingFile(slo), { lineWidth: 0 }),
     },
+    // Dashboard JSON is Grafana's own format: no header comment possible, the `generated` tag says it.
+    ...dashboards(slo).map((d) => ({
+      path: `grafana/dashboards/${d.uid}.json`,
+      content: `${JSON.stringify(d.json, null, 2)}\n`,
+    })),
     {
       path: 'k6/lib/slo.json',
       content: `${JSON.stringify(

@@ -1,6 +1,12 @@
 /** PromQL checks with Prometheus's own Lezer grammar (the one Grafana and the Prometheus UI use). */
 
-import { ALL_METRICS, HISTOGRAM_SERIES, prometheusName, RECORDED } from '@hotpath/instrumentation';
+import {
+  ALL_METRICS,
+  HISTOGRAM_SERIES,
+  PROMETHEUS_SERIES,
+  prometheusName,
+  RECORDED,
+} from '@hotpath/instrumentation';
 import { parser } from '@prometheus-io/lezer-promql';
 
 export interface ParsedPromql {
@@ -24,7 +30,7 @@ export function parsePromql(expr: string): ParsedPromql {
   return { errors, metricNames };
 }
 
-/** Every Prometheus series name the project may query: catalogued metrics (with histogram series) and records. */
+/** Every series name the project may query: catalogued metrics (with histogram series), records, native series. */
 export const KNOWN_SERIES: ReadonlySet<string> = new Set([
   ...ALL_METRICS.flatMap((m) =>
     m.instrument === 'histogram'
@@ -32,4 +38,5 @@ export const KNOWN_SERIES: ReadonlySet<string> = new Set([
       : [prometheusName(m)],
   ),
   ...Object.values(RECORDED),
+  ...Object.values(PROMETHEUS_SERIES),
 ]);

@@ -21,9 +21,7 @@ interface AlertingFile {
 function consumers(slo: ReturnType<typeof loadSlo>) {
   const files = new Map(generatedFiles(slo).map((f) => [f.path, f.content]));
   const alerting = parse(files.get('provisioning/alerting/hotpath.yaml') ?? '') as AlertingFile;
-  const rule = alerting.groups
-    .flatMap((g) => g.rules)
-    .find((r) => r.uid === 'hotpath-api-latency-p95-default');
+  const rule = alerting.groups.flatMap((g) => g.rules).find((r) => r.uid === 'hp-api-p95-default');
   const threshold = rule?.data.find((d) => d.refId === 'C')?.model.conditions?.[0]?.evaluator.params[0];
   const expr = rule?.data.find((d) => d.refId === 'A')?.model.expr ?? '';
   const k6 = JSON.parse(files.get('k6/lib/slo.json') ?? '{}') as { api: { latency_p95_ms: number } };

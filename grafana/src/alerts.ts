@@ -10,6 +10,7 @@
  * File format: https://grafana.com/docs/grafana/latest/alerting/set-up/provision-alerting-resources/file-provisioning/
  */
 
+import { createHash } from 'node:crypto';
 import { type BurnRate, loadSlo, type Objectives, objectivesFor, type SloFile } from '@hotpath/analyzer/slo';
 import {
   METRICS,
@@ -18,6 +19,7 @@ import {
   prometheusSeries,
   RECORDED,
 } from '@hotpath/instrumentation';
+import { dashboards } from './dashboards/index.ts';
 import { DATASOURCE_UIDS } from './datasources.ts';
 
 export type Severity = 'critical' | 'warning';
@@ -36,6 +38,8 @@ export interface AlertRuleSpec {
   /** Runbook: what it means, where to look, what usually fixes it. */
   readonly description: string;
   readonly dashboardUid: string;
+  /** The panel the alert links to (by title; the generated file carries its id). */
+  readonly panelTitle?: string;
   /** What makes it fire on the test harness: a demo scenario, or a source the harness feeds otherwise. */
   readonly firesWith:
     | { readonly scenario: string }
@@ -47,16 +51,21 @@ const HTTP = METRICS.httpServerRequestDuration;
 const ms = (v: number) => v / 1000;
 
 /** Services with their own objectives, and the matcher for "everyone else". */
-function serviceScopes(slo: SloFile): { name: string; matcher: string; objectives: Objectives }[] {
+function serviceScopes(
+  slo: SloFile,
+): { name: string; id: string; matcher: string; objectives: Objectives }[] {
   const overridden = Object.keys(slo.services);
   const scopes = overridden.map((service) => ({
     name: service,
+    // Grafana rule uids are at most 40 characters: a service is named by a short hash of its name.
+    id: `s${createHash('sha1').update(service).digest('hex').slice(0, 8)}`,
     // OTLP jobs are namespace/name; pull-mode jobs are the name: match both.
     matcher: `job=~"(.+/)?${service}"`,
     objectives: objectivesFor(slo, service),
   }));
   scopes.push({
     name: 'default',
+    id: 'default',
     matcher: overridden.length === 0 ? 'job=~".+"' : `job!~"(.+/)?(${overridden.join('|')})"`,
     objectives: slo.defaults,
   });
@@ -73,6 +82,7 @@ function errorRatio(window: string, matcher: string): string {
 
 function burnRateRules(
   scope: string,
+  scopeId: string,
   matcher: string,
   o: Objectives,
   burnRates: readonly BurnRate[],
@@ -81,7 +91,7 @@ function burnRateRules(
   return burnRates.map((b) => {
     const threshold = Number((b.factor * budget).toFixed(6));
     return {
-      uid: `hotpath-api-error-burn-${b.severity}-${scope}`,
+      uid: `hp-burn-${b.severity}-${scopeId}`,
       title: `API error budget burning ${b.factor}× (${b.long_window}/${b.short_window}) — ${scope}`,
       severity: b.severity,
       datasource: 'prometheus',
@@ -97,6 +107,7 @@ function burnRateRules(
         'route, then at its failing traces in Tempo (status = error). Usual causes: a failing dependency (timeouts, ' +
         '502s from an upstream), a bad deploy. Roll back or fail over first, then fix.',
       dashboardUid: 'hotpath-endpoints',
+      panelTitle: '5xx ratio by route',
       firesWith: { scenario: 'error-burst' },
     };
   });
@@ -105,10 +116,10 @@ function burnRateRules(
 /** The alert rules the SLO file implies. */
 export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
   const rules: AlertRuleSpec[] = [];
-  for (const { name, matcher, objectives: o } of serviceScopes(slo)) {
+  for (const { name, id, matcher, objectives: o } of serviceScopes(slo)) {
     const p95 = ms(o.api.latency_p95_ms);
     rules.push({
-      uid: `hotpath-api-latency-p95-${name}`,
+      uid: `hp-api-p95-${id}`,
       title: `API p95 latency over ${o.api.latency_p95_ms} ms — ${name}`,
       severity: 'warning',
       datasource: 'prometheus',
@@ -125,12 +136,13 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
         'and click an exemplar on the latency panel to get a slow trace: it shows whether the time goes to the database, ' +
         "an outbound call or the service's own code. The Bottlenecks dashboard lists the analyzer's explanation and fix.",
       dashboardUid: 'hotpath-endpoints',
+      panelTitle: 'p95 by route, with exemplars',
       firesWith: { scenario: 'slow-endpoint' },
     });
-    rules.push(...burnRateRules(name, matcher, o, slo.error_budget.burn_rates));
+    rules.push(...burnRateRules(name, id, matcher, o, slo.error_budget.burn_rates));
     const db = ms(o.database.query_p95_ms);
     rules.push({
-      uid: `hotpath-db-latency-p95-${name}`,
+      uid: `hp-db-p95-${id}`,
       title: `DB query p95 over ${o.database.query_p95_ms} ms — ${name}`,
       severity: 'warning',
       datasource: 'prometheus',
@@ -145,11 +157,12 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
         'on it. A sequential scan on a large table usually means a missing index (the analyzer proposes the CREATE ' +
         'INDEX CONCURRENTLY); many identical statements per request mean an N+1 loop.',
       dashboardUid: 'hotpath-database',
+      panelTitle: 'Query p95 by operation',
       firesWith: { scenario: 'missing-index' },
     });
     const loop = ms(o.runtime.event_loop_p99_ms);
     rules.push({
-      uid: `hotpath-event-loop-p99-${name}`,
+      uid: `hp-event-loop-p99-${id}`,
       title: `Event-loop delay p99 over ${o.runtime.event_loop_p99_ms} ms — ${name}`,
       severity: 'critical',
       datasource: 'prometheus',
@@ -163,11 +176,12 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
         'causes are sync crypto (pbkdf2Sync, bcrypt sync), JSON.parse/stringify of large payloads, sync fs calls. Take ' +
         'a CPU profile (node --cpu-prof) under load, move the work to async APIs or a worker thread.',
       dashboardUid: 'hotpath-runtime',
+      panelTitle: 'Event-loop delay',
       firesWith: { scenario: 'event-loop-block' },
     });
     const growth = o.runtime.heap_growth_mb_per_hour * 1e6;
     rules.push({
-      uid: `hotpath-heap-growth-${name}`,
+      uid: `hp-heap-growth-${id}`,
       title: `Heap growing over ${o.runtime.heap_growth_mb_per_hour} MB/h — ${name}`,
       severity: 'warning',
       datasource: 'prometheus',
@@ -185,11 +199,12 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
         'eviction, listeners never removed, or closures kept by timers. Compare two heap snapshots taken minutes ' +
         'apart (node --inspect, Chrome DevTools → Memory) and look for the constructor whose count grows.',
       dashboardUid: 'hotpath-runtime',
+      panelTitle: 'Memory',
       firesWith: { scenario: 'memory-leak' },
     });
     const cpu = o.runtime.cpu_utilization_percent / 100;
     rules.push({
-      uid: `hotpath-cpu-saturation-${name}`,
+      uid: `hp-cpu-${id}`,
       title: `CPU over ${o.runtime.cpu_utilization_percent} % of one core — ${name}`,
       severity: 'warning',
       datasource: 'prometheus',
@@ -202,11 +217,12 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
         'The process uses (nearly) a whole core: its JavaScript thread is saturated and latency grows with load. ' +
         'Profile under load (node --cpu-prof) to find the hot function; cache or precompute it, or scale out.',
       dashboardUid: 'hotpath-runtime',
+      panelTitle: 'Process CPU utilization',
       firesWith: { scenario: 'slow-endpoint' },
     });
     const pageLoad = ms(o.frontend.page_load_p75_ms);
     rules.push({
-      uid: `hotpath-page-load-p75-${name}`,
+      uid: `hp-page-load-p75-${id}`,
       title: `Page load p75 over ${o.frontend.page_load_p75_ms / 1000} s — ${name}`,
       severity: 'warning',
       datasource: 'prometheus',
@@ -219,11 +235,12 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
         'Real browsers take longer than the page-load SLO to load this page. The Frontend dashboard shows which Web ' +
         'Vital is off; the analyzer names heavy or render-blocking assets. Defer or split scripts, compress assets.',
       dashboardUid: 'hotpath-frontend',
+      panelTitle: 'Page load p75 by page',
       firesWith: { synthetic: 'browser' },
     });
     const lcp = ms(o.frontend.lcp_p75_ms);
     rules.push({
-      uid: `hotpath-lcp-p75-${name}`,
+      uid: `hp-lcp-p75-${id}`,
       title: `LCP p75 over ${o.frontend.lcp_p75_ms / 1000} s — ${name}`,
       severity: 'warning',
       datasource: 'prometheus',
@@ -235,12 +252,13 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
         "The page's largest element paints late for a quarter of real users. Find the LCP element (Chrome DevTools → " +
         'Performance), make it load early (preload, no lazy-loading above the fold) and make its server answer fast.',
       dashboardUid: 'hotpath-frontend',
+      panelTitle: 'LCP p75 by page',
       firesWith: { synthetic: 'browser' },
     });
   }
   rules.push(
     {
-      uid: 'hotpath-new-critical-finding',
+      uid: 'hp-new-critical-finding',
       title: 'New critical finding from the Hotpath analyzer',
       severity: 'critical',
       datasource: 'findings',
@@ -254,10 +272,11 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
         'The analyzer found a critical bottleneck in the last 15 minutes. The Bottlenecks dashboard has its root ' +
         'cause, evidence and the recommended fix; acknowledge it there (or through the analyzer API) once someone owns it.',
       dashboardUid: 'hotpath-bottlenecks',
+      panelTitle: 'Open findings',
       firesWith: { synthetic: 'findings' },
     },
     {
-      uid: 'hotpath-collector-export-failing',
+      uid: 'hp-collector-export-failing',
       title: 'Telemetry pipeline: the collector refuses or fails to send data',
       severity: 'critical',
       datasource: 'prometheus',
@@ -277,7 +296,7 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
       firesWith: { synthetic: 'collector' },
     },
     {
-      uid: 'hotpath-prometheus-ingestion-failing',
+      uid: 'hp-prometheus-ingestion-failing',
       title: 'Telemetry pipeline: Prometheus rejects incoming metrics',
       severity: 'critical',
       datasource: 'prometheus',
@@ -296,7 +315,23 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
   return rules;
 }
 
-function grafanaRule(rule: AlertRuleSpec): Record<string, unknown> {
+/** Panel ids by dashboard uid and panel title, from the generated dashboards. */
+function panelIds(slo: SloFile): Map<string, number> {
+  const ids = new Map<string, number>();
+  for (const d of dashboards(slo)) {
+    for (const panel of (d.json.panels ?? []) as { id?: number; title?: string }[]) {
+      if (panel.id !== undefined && panel.title !== undefined) ids.set(`${d.uid}/${panel.title}`, panel.id);
+    }
+  }
+  return ids;
+}
+
+function grafanaRule(rule: AlertRuleSpec, panels: Map<string, number>): Record<string, unknown> {
+  const panelId =
+    rule.panelTitle === undefined ? undefined : panels.get(`${rule.dashboardUid}/${rule.panelTitle}`);
+  if (rule.panelTitle !== undefined && panelId === undefined) {
+    throw new Error(`alert ${rule.uid}: no panel "${rule.panelTitle}" on dashboard ${rule.dashboardUid}`);
+  }
   const datasourceUid =
     rule.datasource === 'prometheus' ? DATASOURCE_UIDS.prometheus : DATASOURCE_UIDS.findings;
   const model =
@@ -330,10 +365,11 @@ function grafanaRule(rule: AlertRuleSpec): Record<string, unknown> {
     execErrState: 'Error',
     for: rule.for,
     dashboardUid: rule.dashboardUid,
+    ...(panelId === undefined ? {} : { panelId }),
     annotations: {
       summary: rule.summary,
       description: rule.description,
-      runbook_url: `/d/${rule.dashboardUid}`,
+      runbook_url: `/d/${rule.dashboardUid}${panelId === undefined ? '' : `?viewPanel=${panelId}`}`,
     },
     labels: { severity: rule.severity, source: 'hotpath' },
     isPaused: false,
@@ -343,46 +379,22 @@ function grafanaRule(rule: AlertRuleSpec): Record<string, unknown> {
 /** The alerting provisioning file. Contact point settings come from the environment (Grafana expands $VAR). */
 export function alertingFile(slo: SloFile = loadSlo()): Record<string, unknown> {
   const rules = alertRules(slo);
+  const panels = panelIds(slo);
+  const group = (name: string, dashboardUids: readonly string[]) => ({
+    orgId: 1,
+    name,
+    folder: FOLDER,
+    interval: '1m',
+    rules: rules.filter((r) => dashboardUids.includes(r.dashboardUid)).map((r) => grafanaRule(r, panels)),
+  });
   return {
     apiVersion: 1,
     groups: [
-      {
-        orgId: 1,
-        name: 'hotpath-api',
-        folder: FOLDER,
-        interval: '1m',
-        rules: rules.filter((r) => r.dashboardUid === 'hotpath-endpoints').map(grafanaRule),
-      },
-      {
-        orgId: 1,
-        name: 'hotpath-database',
-        folder: FOLDER,
-        interval: '1m',
-        rules: rules.filter((r) => r.dashboardUid === 'hotpath-database').map(grafanaRule),
-      },
-      {
-        orgId: 1,
-        name: 'hotpath-runtime',
-        folder: FOLDER,
-        interval: '1m',
-        rules: rules.filter((r) => r.dashboardUid === 'hotpath-runtime').map(grafanaRule),
-      },
-      {
-        orgId: 1,
-        name: 'hotpath-frontend',
-        folder: FOLDER,
-        interval: '1m',
-        rules: rules.filter((r) => r.dashboardUid === 'hotpath-frontend').map(grafanaRule),
-      },
-      {
-        orgId: 1,
-        name: 'hotpath-pipeline-and-findings',
-        folder: FOLDER,
-        interval: '1m',
-        rules: rules
-          .filter((r) => r.dashboardUid === 'hotpath-overview' || r.dashboardUid === 'hotpath-bottlenecks')
-          .map(grafanaRule),
-      },
+      group('hotpath-api', ['hotpath-endpoints']),
+      group('hotpath-database', ['hotpath-database']),
+      group('hotpath-runtime', ['hotpath-runtime']),
+      group('hotpath-frontend', ['hotpath-frontend']),
+      group('hotpath-pipeline-and-findings', ['hotpath-overview', 'hotpath-bottlenecks']),
     ],
     templates: [
       {

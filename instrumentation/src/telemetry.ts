@@ -61,7 +61,7 @@ function metricReader(config: TelemetryConfig, name: MetricsExporterName): IMetr
 }
 
 /** Bucket boundaries from the catalogue, so SLO thresholds fall on bucket edges. */
-function views(): ViewOptions[] {
+export function catalogueViews(): ViewOptions[] {
   return ALL_METRICS.flatMap((spec) =>
     spec.buckets === undefined
       ? []
@@ -176,7 +176,7 @@ export function startTelemetry(options: TelemetryOptions = {}): TelemetryHandle 
         ...config.metricsExporters.map((name) => metricReader(config, name)),
         ...(options.metricReaders ?? []),
       ],
-      views: views(),
+      views: catalogueViews(),
       instrumentations: instrumentations(config),
       ...(options.spanProcessors === undefined ? {} : { spanProcessors: options.spanProcessors }),
     });

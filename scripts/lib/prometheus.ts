@@ -50,13 +50,19 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
   // The same recording rules as the compose stack, evaluated as often as the harness scrapes.
   const rulesFile = join(dir, 'hotpath.rules.yml');
   writeFileSync(rulesFile, JSON.stringify(recordingRulesFile(interval), null, 2));
+  const port = await freePort();
+  const base = prometheusConfig({ fileSdPaths: [join(targetsDir, '*.json')], scrapeInterval: interval });
   const config = {
-    ...prometheusConfig({ fileSdPaths: [join(targetsDir, '*.json')], scrapeInterval: interval }),
+    ...base,
+    // Prometheus scrapes itself too, as in the compose stack: its ingestion-health alert reads these series.
+    scrape_configs: [
+      ...(base.scrape_configs as unknown[]),
+      { job_name: 'prometheus', static_configs: [{ targets: [`127.0.0.1:${port}`] }] },
+    ],
     rule_files: [rulesFile],
   };
   writeFileSync(configFile, JSON.stringify(config, null, 2));
 
-  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const server = startProcess(
     'prometheus',

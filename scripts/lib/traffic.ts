@@ -51,26 +51,22 @@ export function startTraffic(options: TrafficOptions): Traffic {
       connections: options.connections ?? 4,
       overallRate: options.rate ?? 10,
       duration: options.duration === undefined || options.duration === 0 ? 365 * 24 * 3600 : options.duration,
-      requests: [
-        {
-          setupRequest: (request) => {
-            const i = n++;
-            const route = SHOP_ROUTES[i % SHOP_ROUTES.length] ?? SHOP_ROUTES[0];
-            if (route === undefined) return request;
-            return {
-              ...request,
-              method: route.method,
-              path: route.path(i),
-              ...(route.body === undefined
-                ? {}
-                : {
-                    body: route.body(i),
-                    headers: { ...request.headers, 'content-type': 'application/json' },
-                  }),
-            };
-          },
+      // One entry per route: autocannon walks the list on every connection. Method and body are fixed per entry
+      // (switching them inside setupRequest stalls keep-alive connections); setupRequest only varies the ids.
+      requests: SHOP_ROUTES.map((route) => ({
+        method: route.method,
+        ...(route.body === undefined
+          ? {}
+          : { body: route.body(0), headers: { 'content-type': 'application/json' } }),
+        setupRequest: (request: autocannon.Request) => {
+          const i = n++;
+          return {
+            ...request,
+            path: route.path(i),
+            ...(route.body === undefined ? {} : { body: route.body(i) }),
+          };
         },
-      ],
+      })),
     },
     (error, result) => (error ? settle?.reject(error) : settle?.resolve(result)),
   );

@@ -68,6 +68,65 @@ const dashboardProvidersFile = z.strictObject({
   ),
 });
 
+/** Alerting file (pkg/services/provisioning/alerting/file_v1.go): the top-level keys and a rule's keys. */
+const alertQuery = z.strictObject({
+  refId: z.string(),
+  queryType: z.string().optional(),
+  relativeTimeRange: z.strictObject({ from: z.number(), to: z.number() }).optional(),
+  datasourceUid: z.string(),
+  model: z.record(z.string(), z.unknown()),
+});
+const alertingFile = z.strictObject({
+  apiVersion: z.literal(1),
+  groups: z.array(
+    z.strictObject({
+      orgId: z.number().int(),
+      name: z.string().min(1),
+      folder: z.string().min(1),
+      interval: z.string().regex(/^\d+[smh]$/),
+      rules: z.array(
+        z.strictObject({
+          uid: z.string().max(40),
+          title: z.string().min(1),
+          condition: z.string(),
+          data: z.array(alertQuery).min(1),
+          dashboardUid: z.string().optional(),
+          panelId: z.number().int().optional(),
+          noDataState: z.enum(['NoData', 'Alerting', 'OK']),
+          execErrState: z.enum(['Error', 'Alerting', 'OK']),
+          for: z.string().regex(/^\d+[smh]$/),
+          annotations: z.record(z.string(), z.string()),
+          labels: z.record(z.string(), z.string()),
+          isPaused: z.boolean(),
+        }),
+      ),
+    }),
+  ),
+  templates: z.array(z.strictObject({ orgId: z.number(), name: z.string(), template: z.string() })),
+  contactPoints: z.array(
+    z.strictObject({
+      orgId: z.number(),
+      name: z.string(),
+      receivers: z.array(
+        z.strictObject({
+          uid: z.string(),
+          type: z.enum(['email', 'slack', 'webhook']),
+          settings: z.record(z.string(), z.unknown()),
+          disableResolveMessage: z.boolean().optional(),
+        }),
+      ),
+    }),
+  ),
+  policies: z.array(z.record(z.string(), z.unknown())),
+  muteTimes: z.array(
+    z.strictObject({
+      orgId: z.number(),
+      name: z.string(),
+      time_intervals: z.array(z.record(z.string(), z.unknown())),
+    }),
+  ),
+});
+
 const prometheusJsonData = z.object({
   httpMethod: z.enum(['GET', 'POST']),
   timeInterval: z.string().regex(/^\d+[smh]$/),
@@ -127,6 +186,24 @@ describe('Grafana provisioning', () => {
     );
     for (const p of providers) expect(mounts).toContain(`./grafana/dashboards:${p.options.path}:ro`);
     expect(mounts).toContain('./provisioning:/etc/grafana/provisioning:ro');
+  });
+
+  it('alerting follows the provisioning format: conditions name a query, policies name contact points', () => {
+    const alerting = alertingFile.parse(parse(read('provisioning/alerting/hotpath.yaml')));
+    for (const rule of alerting.groups.flatMap((g) => g.rules)) {
+      expect(
+        rule.data.map((d) => d.refId),
+        rule.uid,
+      ).toContain(rule.condition);
+    }
+    const receivers = new Set(alerting.contactPoints.map((c) => c.name));
+    const policyText = JSON.stringify(alerting.policies);
+    for (const name of policyText.match(/"receiver":"([^"]+)"/g) ?? []) {
+      expect(receivers.has(name.split('"')[3] ?? ''), name).toBe(true);
+    }
+    for (const mute of policyText.match(/"mute_time_intervals":\["([^"]+)"/g) ?? []) {
+      expect(alerting.muteTimes.map((m) => m.name)).toContain(mute.split('"')[3]);
+    }
   });
 
   it('every datasource uid referenced anywhere is provisioned', () => {
