@@ -44,6 +44,19 @@ describe('npm run demo', () => {
         1000,
       );
       expect(routes).toContain('/api/customers/:id/orders');
+      // Traffic keeps flowing (it once stalled after one round of routes): 20 requests/s add up quickly.
+      await eventually(
+        async () => {
+          const url = new URL('/api/v1/query', prometheus);
+          url.searchParams.set('query', 'sum(http_server_request_duration_seconds_count{job="demo-shop"})');
+          const body = (await (await fetch(url)).json()) as {
+            data: { result: { value: [number, string] }[] };
+          };
+          expect(Number(body.data.result[0]?.value[1])).toBeGreaterThan(100);
+        },
+        60_000,
+        1000,
+      );
 
       demo.child.kill('SIGINT');
       await waitFor('the demo to exit', 30_000, undefined, async () => demo.exited() !== undefined);

@@ -30,7 +30,13 @@ export const TUNING = {
   /** `slow-endpoint`: scoring work per candidate product (inner iterations; ≈ 300 ms for 2 000 products). */
   scoringIterations: 9_000,
   /** `parallelizable-queries`: the report window. */
-  statsWindowDays: 25,
+  statsWindowDays: 3,
+  /**
+   * Reports read from a reporting replica across the network: each query waits this long for the round trip
+   * (simulated with pg_sleep, which costs no CPU, so five of them overlap on any machine as they would in
+   * production). Five in a row cost ~5 × this; together ~1 ×.
+   */
+  reportingLatencyMs: 25,
 } as const;
 
 export interface AppDeps {
@@ -71,12 +77,18 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return result.data;
 }
 
+/** The store report: five independent queries, each a round trip to the reporting replica plus its aggregate. */
 const STATS_QUERIES = [
-  `SELECT coalesce(sum(total_cents), 0)::bigint AS revenue_cents FROM orders WHERE created_at > now() - $1::int * interval '1 day'`,
-  `SELECT status, count(*)::int AS orders FROM orders WHERE created_at > now() - $1::int * interval '1 day' GROUP BY status`,
-  `SELECT product_id, sum(quantity)::int AS units FROM orders WHERE created_at > now() - $1::int * interval '1 day' GROUP BY product_id ORDER BY units DESC LIMIT 5`,
-  `SELECT count(DISTINCT customer_id)::int AS customers FROM orders WHERE created_at > now() - $1::int * interval '1 day'`,
-  `SELECT round(avg(total_cents))::int AS basket_cents FROM orders WHERE created_at > now() - $1::int * interval '1 day'`,
+  `SELECT coalesce(sum(total_cents), 0)::bigint AS revenue_cents FROM orders, replica_round_trip($2)
+   WHERE created_at > now() - $1::int * interval '1 day'`,
+  `SELECT status, count(*)::int AS orders FROM orders, replica_round_trip($2)
+   WHERE created_at > now() - $1::int * interval '1 day' GROUP BY status`,
+  `SELECT product_id, sum(quantity)::int AS units FROM orders, replica_round_trip($2)
+   WHERE created_at > now() - $1::int * interval '1 day' GROUP BY product_id ORDER BY units DESC LIMIT 5`,
+  `SELECT count(DISTINCT customer_id)::int AS customers FROM orders, replica_round_trip($2)
+   WHERE created_at > now() - $1::int * interval '1 day'`,
+  `SELECT round(avg(total_cents))::int AS basket_cents FROM orders, replica_round_trip($2)
+   WHERE created_at > now() - $1::int * interval '1 day'`,
 ] as const;
 
 export function createApp({ pool, scenarios }: AppDeps): express.Express {
@@ -287,12 +299,13 @@ export function createApp({ pool, scenarios }: AppDeps): express.Express {
 
   app.get('/api/stats', async (_req, res) => {
     const days = TUNING.statsWindowDays;
+    const params = [days, TUNING.reportingLatencyMs / 1000];
     let results: pg.QueryResult[];
     if (on('parallelizable-queries')) {
       results = [];
-      for (const sql of STATS_QUERIES) results.push(await pool.query(sql, [days]));
+      for (const sql of STATS_QUERIES) results.push(await pool.query(sql, params));
     } else {
-      results = await Promise.all(STATS_QUERIES.map((sql) => pool.query(sql, [days])));
+      results = await Promise.all(STATS_QUERIES.map((sql) => pool.query(sql, params)));
     }
     const [revenue, byStatus, top, customers, basket] = results;
     res.json({

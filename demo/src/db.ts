@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS inventory (
   product_id integer PRIMARY KEY,
   in_stock   integer NOT NULL
 );
+-- The network round trip to a reporting replica, as a one-row table function the report queries join:
+-- it waits without using CPU, like a query waiting on the network does.
+CREATE OR REPLACE FUNCTION replica_round_trip(seconds double precision)
+RETURNS TABLE (waited boolean) LANGUAGE sql VOLATILE ROWS 1 AS $$ SELECT true FROM pg_sleep(seconds) $$;
 `;
 
 /** Creates the schema and, if the shop is empty, seeds it. Safe to run on every start. */

@@ -50,7 +50,9 @@ export function startTraffic(options: TrafficOptions): Traffic {
       url: options.url,
       connections: options.connections ?? 4,
       overallRate: options.rate ?? 10,
-      duration: options.duration === undefined || options.duration === 0 ? 365 * 24 * 3600 : options.duration,
+      // "Until stopped" is a week: autocannon sets its end timer with setTimeout, and anything past 2^31 ms
+      // (24.8 days) overflows to an immediate timeout — the run would end after a handful of requests.
+      duration: options.duration === undefined || options.duration === 0 ? 7 * 24 * 3600 : options.duration,
       // One entry per route: autocannon walks the list on every connection. Method and body are fixed per entry
       // (switching them inside setupRequest stalls keep-alive connections); setupRequest only varies the ids.
       requests: SHOP_ROUTES.map((route) => ({
