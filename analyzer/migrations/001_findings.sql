@@ -18,6 +18,7 @@ CREATE TABLE findings (
   id              text PRIMARY KEY,
   kind            text NOT NULL,             -- slow-endpoint, error-rate, slow-statement, n-plus-one, …
   layer           text NOT NULL CHECK (layer IN ('api', 'database', 'runtime', 'frontend')),
+  -- The Prometheus job (service.namespace/service.name, or service.name): one value filters both datasources.
   service         text NOT NULL,
   subject         text NOT NULL,             -- route, statement fingerprint, page
   severity        text NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
