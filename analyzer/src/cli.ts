@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 /**
- * `hotpath` — the analyzer's command line. This release carries `prometheus-config`; `serve`, `analyze` and
- * `migrate` join it with the analyzer service.
+ * `hotpath` — the analyzer's command line: `analyze` (one shot, CI gate) and `prometheus-config`; `serve` and
+ * `migrate` join them with the analyzer service.
  */
 import { Command, CommanderError } from 'commander';
+import { analyzeCommand } from './commands/analyze.ts';
 import { prometheusConfigCommand } from './commands/prometheus-config.ts';
-import { UsageError } from './errors.ts';
+import { ConfigError, UpstreamError, UsageError } from './errors.ts';
+import { SloError } from './slo.ts';
 
 const program = new Command('hotpath')
   .description('Hotpath: finds the bottleneck, explains it, and proposes the fix.')
   .showHelpAfterError()
   .exitOverride();
+program.addCommand(analyzeCommand());
 program.addCommand(prometheusConfigCommand());
 
 try {
@@ -19,9 +22,12 @@ try {
   if (error instanceof CommanderError) {
     // Help and version output are "errors" to commander; their exit code is 0.
     process.exitCode = error.exitCode;
-  } else if (error instanceof UsageError) {
+  } else if (error instanceof UsageError || error instanceof ConfigError || error instanceof SloError) {
     console.error(`hotpath: ${error.message}`);
     process.exitCode = 2;
+  } else if (error instanceof UpstreamError) {
+    console.error(`hotpath: ${error.message}`);
+    process.exitCode = 3;
   } else {
     console.error(`hotpath: unexpected failure: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;

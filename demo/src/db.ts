@@ -11,7 +11,7 @@ export interface SeedSize {
 }
 
 /** Products per category: the N in the `n-plus-one` scenario's loop. */
-export const PRODUCTS_PER_CATEGORY = 80;
+export const PRODUCTS_PER_CATEGORY = 40;
 
 /** The index the `missing-index` scenario removes: orders are looked up by customer on every customer page. */
 export const CUSTOMER_ORDERS_INDEX = 'orders_customer_id_idx';

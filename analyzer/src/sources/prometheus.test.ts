@@ -33,14 +33,19 @@ describe('PrometheusClient', () => {
     const client = new PrometheusClient({ url: inject('prometheusUrl'), retries: 3 });
     const error = await client.query('sum(rate(x[1m])').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamError);
-    expect(String((error as Error).message)).toMatch(/^prometheus \(http:\/\/127\.0\.0\.1:\d+\): query refused \(HTTP 400\)/);
+    expect(String((error as Error).message)).toMatch(
+      /^prometheus \(http:\/\/127\.0\.0\.1:\d+\): query refused \(HTTP 400\)/,
+    );
   });
 
   it('retries 5xx with backoff and succeeds when Prometheus recovers', async () => {
     const url = await fake((n) =>
       n < 2
         ? { status: 503, body: '{"status":"error","error":"overloaded"}' }
-        : { status: 200, body: '{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"7"]}]}}' },
+        : {
+            status: 200,
+            body: '{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"7"]}]}}',
+          },
     );
     const client = new PrometheusClient({ url, retries: 2, backoffMs: 10 });
     expect((await client.query('x'))[0]?.value).toBe(7);

@@ -33,6 +33,9 @@ export function snapshotQueries(window: string, windowSeconds: number): Record<s
   const envelope = `${Math.max(10, Math.round(windowSeconds / 6))}s`;
   const step = `${Math.max(5, Math.round(windowSeconds / 30))}s`;
   const heap = `sum by (${INSTANCE}) (${prometheusName(METRICS.v8jsMemoryHeapUsed)})`;
+  // Minimum per heap space over short sub-windows, then summed: one level of subquery only (a subquery of a
+  // subquery evaluates to a flat line on Prometheus 2.x).
+  const heapEnvelope = `sum by (${INSTANCE}) (min_over_time(${prometheusName(METRICS.v8jsMemoryHeapUsed)}[${envelope}]))`;
   const promql = (text: string): EvidenceQuery => ({ language: 'promql', text });
   return {
     'routes.rate': promql(`sum by (${ROUTE}) (rate(${prometheusSeries(HTTP, 'count')}[${w}]))`),
@@ -58,7 +61,12 @@ export function snapshotQueries(window: string, windowSeconds: number): Record<s
       `max by (${INSTANCE}) (avg_over_time(${prometheusName(METRICS.nodejsEventloopUtilization)}[${w}]))`,
     ),
     'runtime.heapUsed': promql(heap),
-    'runtime.heapGrowth': promql(`deriv(min_over_time(${heap}[${envelope}:${step}])[${w}:${step}]) * 3600`),
+    'runtime.heapGrowth': promql(`deriv(${heapEnvelope}[${w}:${step}]) * 3600`),
+    // The same slope over the last third of the window: a process that grew while warming up and then levelled
+    // off has a steep window slope but a flat recent one; a leak has both.
+    'runtime.heapGrowthRecent': promql(
+      `deriv(${heapEnvelope}[${Math.max(30, Math.round(windowSeconds / 3))}s:${step}]) * 3600`,
+    ),
     'runtime.cpu': promql(`sum by (${INSTANCE}) (rate(${prometheusName(METRICS.processCpuTime)}[${w}]))`),
     'runtime.gc': promql(
       `sum by (${INSTANCE}) (rate(${prometheusSeries(METRICS.v8jsGcDuration, 'sum')}[${w}]))`,
@@ -85,6 +93,12 @@ function keyed(samples: readonly PrometheusSample[], labels: readonly string[]):
     map.set(labels.map((l) => s.labels[l] ?? '').join('\u0000'), s.value);
   }
   return map;
+}
+
+/** Growth that holds over the whole window and recently: the smaller of the two slopes. */
+function sustainedGrowth(window: number | undefined, recent: number | undefined): number | null {
+  if (window === undefined || recent === undefined) return null;
+  return Math.min(window, recent);
 }
 
 export interface SnapshotOptions {
@@ -135,6 +149,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<Snapshot> 
     eventLoopUtilization: keyed(get('runtime.eventLoopUtilization'), instanceLabels),
     heapUsed: keyed(get('runtime.heapUsed'), instanceLabels),
     heapGrowth: keyed(get('runtime.heapGrowth'), instanceLabels),
+    heapGrowthRecent: keyed(get('runtime.heapGrowthRecent'), instanceLabels),
     cpu: keyed(get('runtime.cpu'), instanceLabels),
     gc: keyed(get('runtime.gc'), instanceLabels),
   };
@@ -148,7 +163,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<Snapshot> 
       eventLoopUtilization: signals.eventLoopUtilization.get(key) ?? null,
       heapUsedBytes: signals.heapUsed.get(key) ?? null,
       heapLimitBytes: null,
-      heapGrowthBytesPerHour: signals.heapGrowth.get(key) ?? null,
+      heapGrowthBytesPerHour: sustainedGrowth(signals.heapGrowth.get(key), signals.heapGrowthRecent.get(key)),
       cpuCores: signals.cpu.get(key) ?? null,
       gcSecondsPerSecond: signals.gc.get(key) ?? null,
     };

@@ -26,7 +26,9 @@ describe('readStatements', () => {
   });
 
   it('fails with the database named and a hint, never with a stack', async () => {
-    const error = await readStatements({ databaseUrl: 'postgres://nobody@127.0.0.1:9/shop' }).catch((e: unknown) => e);
+    const error = await readStatements({ databaseUrl: 'postgres://nobody@127.0.0.1:9/shop' }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UpstreamError);
     expect((error as Error).message).toMatch(/^database \(127\.0\.0\.1:9\/shop\): /);
   });

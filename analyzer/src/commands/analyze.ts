@@ -1,0 +1,81 @@
+/**
+ * `hotpath analyze`: one analysis, printed; the exit code makes it a CI gate after a load test.
+ *   0 nothing at or above --fail-on · 1 findings at or above --fail-on · 2 bad usage · 3 an upstream failed
+ */
+import { Command, Option } from 'commander';
+import { analyze } from '../analyze.ts';
+import { UsageError } from '../errors.ts';
+import { type ReportFormat, render } from '../report.ts';
+import { loadSlo, sloFilePath } from '../slo.ts';
+import { PrometheusClient } from '../sources/prometheus.ts';
+import { parseWindow } from '../sources/snapshot.ts';
+
+const RANK = { info: 0, warning: 1, critical: 2 } as const;
+
+export function analyzeCommand(): Command {
+  return new Command('analyze')
+    .description('Analyze once: find, rank and explain bottlenecks from Prometheus (and pg_stat_statements).')
+    .addOption(
+      new Option('--prometheus <url>', 'Prometheus base URL').env('PROMETHEUS_URL').makeOptionMandatory(true),
+    )
+    .addOption(
+      new Option('--database <url>', 'the app database, for pg_stat_statements (read-only)').env(
+        'APP_DATABASE_URL',
+      ),
+    )
+    .option(
+      '--database-service <job>',
+      'the service (Prometheus job) the database belongs to (default: its name)',
+    )
+    .option('--window <duration>', 'how far back to look (e.g. 5m, 15m, 1h)', '15m')
+    .addOption(
+      new Option('--format <format>', 'output').choices(['table', 'markdown', 'json']).default('table'),
+    )
+    .addOption(
+      new Option('--fail-on <severity>', 'exit 1 when a finding of this severity or worse exists').choices([
+        'warning',
+        'critical',
+      ]),
+    )
+    .option('--slo <file>', 'the SLO file', sloFilePath())
+    .action(
+      async (options: {
+        prometheus: string;
+        database?: string;
+        databaseService?: string;
+        window: string;
+        format: ReportFormat;
+        failOn?: 'warning' | 'critical';
+        slo: string;
+      }) => {
+        try {
+          parseWindow(options.window);
+        } catch (error) {
+          throw new UsageError(error instanceof Error ? error.message : String(error));
+        }
+        try {
+          new URL(options.prometheus);
+        } catch {
+          throw new UsageError(
+            `--prometheus "${options.prometheus}" is not a URL (e.g. http://localhost:9090)`,
+          );
+        }
+        const slo = loadSlo(options.slo);
+        const progress =
+          options.format === 'table' ? (m: string) => process.stderr.write(`${m}\n`) : () => {};
+        progress(`hotpath: analyzing the last ${options.window} from ${options.prometheus}…`);
+        const analysis = await analyze({
+          prometheus: new PrometheusClient({ url: options.prometheus }),
+          slo,
+          window: options.window,
+          ...(options.database === undefined ? {} : { databaseUrl: options.database }),
+          ...(options.databaseService === undefined ? {} : { databaseService: options.databaseService }),
+        });
+        process.stdout.write(render(analysis, options.format));
+        const failOn = options.failOn;
+        if (failOn !== undefined && analysis.findings.some((f) => RANK[f.severity] >= RANK[failOn])) {
+          process.exitCode = 1;
+        }
+      },
+    );
+}

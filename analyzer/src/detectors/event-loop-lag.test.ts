@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { detect } from './event-loop-lag.ts';
+import { bare, INSTANCE, LIMITS, route, runtime, SERVICE, snapshot } from './testdata.ts';
+
+describe('event-loop-lag detector', () => {
+  it('reports an instance whose p99 event-loop delay is over the objective, costed by its request rate', () => {
+    const s = snapshot({
+      runtime: [runtime({ eventLoopP99Seconds: 0.16 })],
+      routes: [
+        route({ requestRate: 2 }),
+        route({ method: 'POST', route: '/api/orders', requestRate: 1, p95Seconds: 0.31 }),
+        route({ service: 'other', requestRate: 50 }),
+      ],
+    });
+
+    const [finding, ...rest] = detect(s, LIMITS);
+
+    expect(rest).toEqual([]);
+    expect(finding).toMatchObject({
+      kind: 'event-loop-lag',
+      layer: 'runtime',
+      service: SERVICE,
+      subject: INSTANCE,
+      severity: 'warning',
+      title: `The event loop of shop on ${INSTANCE} is blocked: p99 delay 160 ms vs the 100 ms objective`,
+    });
+    expect(finding?.impact).toBeCloseTo(3 * 0.16);
+    expect(finding?.evidence.values).toMatchObject({ event_loop_p99_s: 0.16, instance_rate_per_s: 3 });
+    expect(finding?.recommendations[0]?.action).toContain('POST /api/orders');
+    expect(finding?.recommendations[0]?.verify).toContain(s.queries['runtime.eventLoopP99']?.text);
+  });
+
+  it('is critical at twice the objective, and splits the service’s traffic over its instances', () => {
+    const s = snapshot({
+      runtime: [runtime({ eventLoopP99Seconds: 0.25 }), runtime({ instance: 'shop-2:9464' })],
+      routes: [route({ requestRate: 4 })],
+    });
+
+    const [finding] = detect(s, LIMITS);
+
+    expect(finding?.severity).toBe('critical');
+    expect(finding?.impact).toBeCloseTo(2 * 0.25);
+  });
+
+  it('reports a saturated loop by utilisation alone, as a warning', () => {
+    const s = snapshot({ runtime: [runtime({ eventLoopP99Seconds: null, eventLoopUtilization: 0.99 })] });
+
+    const [finding] = detect(s, LIMITS);
+
+    expect(finding?.severity).toBe('warning');
+    expect(finding?.title).toContain('saturated: utilisation 99 % vs the 95 % objective');
+  });
+
+  it('stays quiet at the objectives and below them', () => {
+    const s = snapshot({
+      runtime: [
+        runtime({
+          eventLoopP99Seconds: LIMITS.eventLoop.p99Seconds,
+          eventLoopUtilization: LIMITS.eventLoop.utilization,
+        }),
+        runtime({ instance: 'shop-2:9464' }),
+      ],
+    });
+
+    expect(detect(s, LIMITS)).toEqual([]);
+  });
+
+  it('handles missing signals, and uses a nominal one request per second without route data', () => {
+    const s = bare({
+      runtime: [
+        runtime({ instance: 'quiet', eventLoopP99Seconds: null, eventLoopUtilization: null }),
+        runtime({ instance: 'nan', eventLoopP99Seconds: Number.NaN, eventLoopUtilization: Number.NaN }),
+        runtime({ instance: 'blocked', eventLoopP99Seconds: 0.5 }),
+      ],
+    });
+
+    const findings = detect(s, LIMITS);
+
+    expect(findings.map((f) => f.subject)).toEqual(['blocked']);
+    expect(findings[0]?.impact).toBeCloseTo(0.5);
+    expect(findings[0]?.evidence.queries).toEqual([]);
+    expect(findings[0]?.recommendations.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { detect, LEAK_IMPACT } from './memory-leak.ts';
+import { bare, INSTANCE, LIMITS, runtime, SERVICE, snapshot } from './testdata.ts';
+
+describe('memory-leak detector', () => {
+  it('reports an instance whose heap after GC grows faster than the objective, with time to exhaustion', () => {
+    const s = snapshot({
+      runtime: [runtime({ heapGrowthBytesPerHour: 150e6, heapUsedBytes: 500e6, heapLimitBytes: 2e9 })],
+    });
+
+    const [finding, ...rest] = detect(s, LIMITS);
+
+    expect(rest).toEqual([]);
+    expect(finding).toMatchObject({
+      kind: 'memory-leak',
+      layer: 'runtime',
+      service: SERVICE,
+      subject: INSTANCE,
+      severity: 'warning',
+      impact: LEAK_IMPACT,
+      title: `shop on ${INSTANCE} is leaking memory: the heap after GC grows 150 MB/h vs the 100 MB/h objective`,
+    });
+    expect(finding?.evidence.values.hours_to_exhaustion_h).toBeCloseTo(10);
+    expect(finding?.summary).toContain('in about 10 h');
+    expect(finding?.recommendations[0]?.artifact).toContain('--heapsnapshot-signal');
+  });
+
+  it('is critical at twice the objective, or when the heap fills within the hour', () => {
+    const s = snapshot({
+      runtime: [
+        runtime({ instance: 'fast', heapGrowthBytesPerHour: 250e6, heapLimitBytes: null }),
+        runtime({
+          instance: 'nearly-full',
+          heapGrowthBytesPerHour: 120e6,
+          heapUsedBytes: 1.9e9,
+          heapLimitBytes: 2e9,
+        }),
+      ],
+    });
+
+    expect(detect(s, LIMITS).map((f) => [f.subject, f.severity])).toEqual([
+      ['fast', 'critical'],
+      ['nearly-full', 'critical'],
+    ]);
+  });
+
+  it('stays quiet at the objective, below it, and for a shrinking heap', () => {
+    const s = snapshot({
+      runtime: [
+        runtime({ instance: 'a', heapGrowthBytesPerHour: LIMITS.memoryLeak.bytesPerHour }),
+        runtime({ instance: 'b', heapGrowthBytesPerHour: 5e6 }),
+        runtime({ instance: 'c', heapGrowthBytesPerHour: -300e6 }),
+      ],
+    });
+
+    expect(detect(s, LIMITS)).toEqual([]);
+  });
+
+  it('handles an unknown slope, heap and limit', () => {
+    const s = bare({
+      runtime: [
+        runtime({ instance: 'unknown', heapGrowthBytesPerHour: null }),
+        runtime({
+          instance: 'leaking',
+          heapGrowthBytesPerHour: 180e6,
+          heapUsedBytes: null,
+          heapLimitBytes: null,
+        }),
+      ],
+    });
+
+    const findings = detect(s, LIMITS);
+
+    expect(findings.map((f) => f.subject)).toEqual(['leaking']);
+    expect(findings[0]?.evidence.values).not.toHaveProperty('hours_to_exhaustion_h');
+    expect(findings[0]?.evidence.queries).toEqual([]);
+  });
+});

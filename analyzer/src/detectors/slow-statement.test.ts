@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import { indexCandidate, recommend } from '../recommend.ts';
+import { detect, estimatedP95Ms, MIN_CALLS } from './slow-statement.ts';
+import { bare, CUSTOMER_ORDERS_SQL, LIMITS, SERVICE, snapshot, statement } from './testdata.ts';
+
+describe('slow-statement detector', () => {
+  it('reports the demo’s missing-index lookup with EXPLAIN and the CREATE INDEX it needs', () => {
+    const s = snapshot({ statements: [statement({ meanMs: 110, stddevMs: 10, callsPerSecond: 3 })] });
+
+    const [finding, ...rest] = detect(s, LIMITS);
+
+    expect(rest).toEqual([]);
+    expect(finding).toMatchObject({
+      kind: 'slow-statement',
+      layer: 'database',
+      service: SERVICE,
+      subject: 'a1b2c3d4e5f60708',
+      severity: 'warning',
+    });
+    expect(finding?.title).toMatch(
+      /^Slow statement on shop: p95 ≈ 126 ms vs the 100 ms objective at 3 calls\/s: SELECT/,
+    );
+    // p95 ≈ 110 + 1.645 × 10 = 126.45 ms; 26.45 ms over the objective, 3 times a second.
+    expect(finding?.impact).toBeCloseTo((3 * 26.45) / 1000);
+    expect(finding?.evidence.values).toMatchObject({
+      mean_ms: 110,
+      calls_per_s: 3,
+      statement: CUSTOMER_ORDERS_SQL,
+    });
+    expect(finding?.evidence.queries).toEqual([s.queries.statements]);
+    const [explain, index] = finding?.recommendations ?? [];
+    expect(explain?.artifact).toContain(`EXPLAIN (GENERIC_PLAN) ${CUSTOMER_ORDERS_SQL};`);
+    expect(index?.artifact).toBe('CREATE INDEX CONCURRENTLY ON orders (customer_id);');
+    expect(index?.confidence).toBe('low');
+  });
+
+  it('judges the estimated p95, so a statement with a mean just under the objective but a wide spread fires', () => {
+    const s = snapshot({ statements: [statement({ meanMs: 95, stddevMs: 20 })] });
+
+    expect(detect(s, LIMITS)).toHaveLength(1);
+  });
+
+  it('is critical at twice the objective', () => {
+    const s = snapshot({ statements: [statement({ meanMs: 250, stddevMs: 0 })] });
+
+    expect(detect(s, LIMITS)[0]?.severity).toBe('critical');
+  });
+
+  it('trusts the index suggestion more once a plan in the evidence shows the sequential scan', () => {
+    const s = snapshot({ statements: [statement({ meanMs: 110 })] });
+    const [finding] = detect(s, LIMITS);
+    if (finding === undefined) throw new Error('expected a finding');
+    const plan =
+      'Limit\n  ->  Gather Merge\n        ->  Parallel Seq Scan on orders o\n              Filter: (customer_id = $1)';
+
+    const recommendations = recommend({ ...finding, evidence: { ...finding.evidence, plan } }, s);
+
+    expect(recommendations.find((r) => r.artifact?.startsWith('CREATE INDEX'))?.confidence).toBe('medium');
+  });
+
+  it('stays quiet at the objective and below it', () => {
+    const s = snapshot({
+      statements: [
+        statement({ fingerprint: 'at', meanMs: LIMITS.slowStatement.p95Seconds * 1000, stddevMs: 0 }),
+        statement({ fingerprint: 'fast' }),
+      ],
+    });
+
+    expect(detect(s, LIMITS)).toEqual([]);
+  });
+
+  it('stays quiet for one-off statements and for schema changes and maintenance', () => {
+    const s = snapshot({
+      statements: [
+        statement({ fingerprint: 'seed', meanMs: 8_000, calls: MIN_CALLS - 1 }),
+        statement({
+          fingerprint: 'ddl',
+          meanMs: 900,
+          query: 'CREATE INDEX orders_created_at ON orders (created_at)',
+        }),
+        statement({ fingerprint: 'vacuum', meanMs: 900, query: 'vacuum analyze orders' }),
+      ],
+    });
+
+    expect(detect(s, LIMITS)).toEqual([]);
+  });
+
+  it('costs calls over the window when the statistics’ age is unknown, and works without queries', () => {
+    const s = bare({
+      statements: [statement({ meanMs: 300, stddevMs: 0, calls: 900, callsPerSecond: null })],
+    });
+
+    const [finding] = detect(s, LIMITS);
+
+    expect(finding?.impact).toBeCloseTo((1 * 200) / 1000);
+    expect(finding?.evidence.values).not.toHaveProperty('calls_per_s');
+    expect(finding?.evidence.queries).toEqual([]);
+  });
+
+  it('suggests no index when the statement has no equality filter on a parameter, but still EXPLAIN', () => {
+    const s = snapshot({
+      statements: [
+        statement({ meanMs: 400, query: 'SELECT sum(quantity) FROM orders WHERE created_at > $1' }),
+      ],
+    });
+
+    const recommendations = detect(s, LIMITS)[0]?.recommendations ?? [];
+
+    expect(recommendations.map((r) => r.artifact ?? '')).toEqual([
+      expect.stringContaining('EXPLAIN (GENERIC_PLAN)'),
+    ]);
+  });
+
+  it('suggests fetching fewer rows when a statement returns thousands per call', () => {
+    const s = snapshot({ statements: [statement({ meanMs: 400, rowsPerCall: 5_000 })] });
+
+    const actions = detect(s, LIMITS)[0]?.recommendations.map((r) => r.action) ?? [];
+
+    expect(actions.some((a) => a.startsWith('Fetch fewer rows'))).toBe(true);
+  });
+
+  it('estimates p95 as mean + 1.645 standard deviations once there are enough calls', () => {
+    expect(estimatedP95Ms({ meanMs: 10, stddevMs: 2, calls: 1000 })).toBeCloseTo(13.29);
+    expect(estimatedP95Ms({ meanMs: 10, stddevMs: Number.NaN, calls: 1000 })).toBe(10);
+  });
+
+  it('uses the mean alone for a statement with few calls, whose spread is its cold first runs', () => {
+    expect(estimatedP95Ms({ meanMs: 30, stddevMs: 60, calls: 18 })).toBe(30);
+  });
+});
+
+describe('index candidate (heuristic, from the normalized SQL text)', () => {
+  it.each([
+    [CUSTOMER_ORDERS_SQL, { table: 'orders', columns: ['customer_id'] }],
+    ['SELECT count(*) FROM orders WHERE product_id = $1', { table: 'orders', columns: ['product_id'] }],
+    [
+      'SELECT * FROM public.orders AS o WHERE o.status = $1 AND o.customer_id = ANY($2)',
+      { table: 'public.orders', columns: ['status', 'customer_id'] },
+    ],
+    [
+      'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2',
+      { table: 'inventory', columns: ['product_id'] },
+    ],
+    ['DELETE FROM sessions WHERE user_id = $1', { table: 'sessions', columns: ['user_id'] }],
+    ['SELECT * FROM "Orders" o WHERE o."customerId" = $1', { table: '"Orders"', columns: ['"customerId"'] }],
+  ])('finds the equality filter of %s', (sql, expected) => {
+    expect(indexCandidate(sql)).toEqual(expected);
+  });
+
+  it.each([
+    ['a primary-key lookup', 'SELECT * FROM orders WHERE id = $1'],
+    ['a range filter', 'SELECT * FROM orders WHERE created_at > $1'],
+    [
+      'an unqualified column over two tables',
+      'SELECT * FROM orders o JOIN products p ON p.id = o.product_id WHERE category = $1',
+    ],
+    ['a comma join', 'SELECT * FROM orders, products WHERE category = $1'],
+    ['an unknown alias', 'SELECT * FROM orders o WHERE x.customer_id = $1'],
+    ['an INSERT', 'INSERT INTO orders (customer_id) VALUES ($1)'],
+    ['a function in FROM', 'SELECT extract(epoch FROM now() - s.stats_reset) FROM pg_stat_statements_info s'],
+  ])('suggests nothing for %s', (_name, sql) => {
+    expect(indexCandidate(sql)).toBeNull();
+  });
+});
