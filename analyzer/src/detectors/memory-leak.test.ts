@@ -76,3 +76,16 @@ describe('memory-leak detector', () => {
     expect(findings[0]?.evidence.queries).toEqual([]);
   });
 });
+
+describe('memory leak over a short window', () => {
+  it('does not call a few MB of GC noise a leak, however steep its slope over one minute', () => {
+    const findings = detect(
+      snapshot({
+        windowSeconds: 60,
+        runtime: [runtime({ heapGrowthBytesPerHour: 237e6, heapUsedBytes: 40e6 })],
+      }),
+      LIMITS,
+    );
+    expect(findings).toEqual([]);
+  });
+});

@@ -15,6 +15,13 @@ export const CRITICAL_HOURS_TO_EXHAUSTION = 1;
  */
 export const LEAK_IMPACT = 0.01;
 
+/**
+ * Between major collections V8 keeps promoted garbage, and the young generation alone spans up to ~16 MB, so a
+ * healthy heap also climbs a few MB over a short window. A leak worth reporting grows it by more than this
+ * within the window (long windows reach it with a slow leak, short ones only with a fast one).
+ */
+export const MIN_GROWN_BYTES = 16 * 1024 * 1024;
+
 export function detect(snapshot: Snapshot, limits: DetectorLimits): Finding[] {
   const limit = limits.memoryLeak.bytesPerHour;
   const findings: Finding[] = [];
@@ -22,6 +29,7 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Finding[] {
     const growth = rt.heapGrowthBytesPerHour;
     if (!isNumber(growth) || growth <= limit) continue;
     const used = isNumber(rt.heapUsedBytes) ? rt.heapUsedBytes : null;
+    if ((growth / 3600) * snapshot.windowSeconds < MIN_GROWN_BYTES) continue;
     const heapLimit = isNumber(rt.heapLimitBytes) && rt.heapLimitBytes > 0 ? rt.heapLimitBytes : null;
     const hours = used !== null && heapLimit !== null ? Math.max(heapLimit - used, 0) / growth : null;
 
