@@ -15,13 +15,15 @@ const program = new Command('hotpath')
   .exitOverride();
 program.addCommand(analyzeCommand());
 program.addCommand(prometheusConfigCommand());
+// Added commands do not inherit these settings: usage errors must reach the handler below (exit 2), not exit 1.
+for (const command of program.commands) command.exitOverride().showHelpAfterError();
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
-    // Help and version output are "errors" to commander; their exit code is 0.
-    process.exitCode = error.exitCode;
+    // Help and version output are "errors" to commander (exit 0); every other one is bad usage (exit 2).
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else if (error instanceof UsageError || error instanceof ConfigError || error instanceof SloError) {
     console.error(`hotpath: ${error.message}`);
     process.exitCode = 2;
