@@ -114,7 +114,7 @@ const CASES: readonly Case[] = [
   },
   {
     scenario: 'event-loop-block',
-    traffic: (d) => during(10, 2, () => checkout(d)),
+    traffic: (d) => during(14, 2, () => checkout(d)),
     expected: { kind: 'event-loop-lag', layer: 'runtime', subject: (f) => f.subject.length > 0 },
     symptoms: ['slow-endpoint', 'cpu-saturation'],
   },

@@ -22,6 +22,8 @@ export function parseWindow(window: string): number {
 }
 
 const HTTP = METRICS.httpServerRequestDuration;
+/** Seconds after a process starts during which its event loop is not judged. */
+export const STARTUP_GRACE_S = 8;
 const ROUTE = 'job, http_route, http_request_method';
 const INSTANCE = 'job, instance';
 const POOL = 'job, db_client_connection_pool_name';
@@ -54,8 +56,11 @@ export function snapshotQueries(window: string, windowSeconds: number): Record<s
     'routes.baselineRate': promql(
       `sum by (${ROUTE}) (rate(${prometheusSeries(HTTP, 'count')}[${w}] offset ${w}))`,
     ),
+    // Only samples from after start-up: loading modules and warming the JIT block a new process's loop for a
+    // moment, which is no bottleneck. The loop's own active + idle time is the process's uptime.
     'runtime.eventLoopP99': promql(
-      `max by (${INSTANCE}) (max_over_time(${prometheusName(METRICS.nodejsEventloopDelayP99)}[${w}]))`,
+      `max by (${INSTANCE}) (max_over_time((${prometheusName(METRICS.nodejsEventloopDelayP99)} and on (${INSTANCE}) ` +
+        `sum by (${INSTANCE}) (${prometheusName(METRICS.nodejsEventloopTime)}) > ${STARTUP_GRACE_S})[${w}:${step}]))`,
     ),
     'runtime.eventLoopUtilization': promql(
       `max by (${INSTANCE}) (avg_over_time(${prometheusName(METRICS.nodejsEventloopUtilization)}[${w}]))`,
