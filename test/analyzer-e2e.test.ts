@@ -5,18 +5,12 @@
  * Findings that are true symptoms of the scenario (the slow route a saturated pool causes) are not counted as
  * false positives; anything else is. The run prints precision and recall.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { fingerprint } from 'libpg-query';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { hotpath } from '../analyzer/src/commands/run-cli.ts';
 import type { DemoProcess } from '../scripts/lib/demo.ts';
-import { REPO_ROOT } from '../scripts/lib/demo.ts';
 import { startTraffic } from '../scripts/lib/traffic.ts';
 import { startTestDemo } from './harness.ts';
-
-const run = promisify(execFile);
-const CLI = join(REPO_ROOT, 'analyzer', 'src', 'cli.ts');
 
 interface ReportedFinding {
   evidence: { values: Record<string, number | string> };
@@ -29,18 +23,8 @@ interface ReportedFinding {
   recommendations: { action: string }[];
 }
 
-async function hotpath(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 10_000_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
 async function analyzeDemo(demo: DemoProcess & { databaseUrl: string }, extra: string[] = []) {
-  const result = await hotpath([
+  const result = await hotpath(
     'analyze',
     '--prometheus',
     inject('prometheusUrl'),
@@ -53,7 +37,7 @@ async function analyzeDemo(demo: DemoProcess & { databaseUrl: string }, extra: s
     '--format',
     'json',
     ...extra,
-  ]);
+  );
   expect(result.stderr).not.toMatch(/\n\s+at /);
   const all = (JSON.parse(result.stdout) as { findings: ReportedFinding[] }).findings;
   // Prometheus still holds the last minute of earlier tests' demos: judge only this demo's findings.

@@ -1,20 +1,5 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
-
-const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '..', 'cli.ts');
-
-async function hotpath(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { hotpath } from './run-cli.ts';
 
 describe('hotpath analyze, failures a user meets', () => {
   it('says which upstream is down and exits 3, without a stack trace', async () => {

@@ -7,19 +7,9 @@ import { prometheusConfig } from '@hotpath/instrumentation';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseTarget } from './prometheus-config.ts';
+import { hotpath } from './run-cli.ts';
 
 const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '..', 'cli.ts');
-
-async function hotpath(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('hotpath prometheus-config', () => {
   it('prints the generated config as YAML that promtool accepts', async () => {
