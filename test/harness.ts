@@ -23,6 +23,16 @@ export async function shopDatabase(prefix = 'shop'): Promise<string> {
   return url.toString();
 }
 
+/** A fresh, empty database (e.g. an analyzer store); returns its URL. */
+export async function emptyDatabase(prefix = 'hotpath'): Promise<string> {
+  const name = `${prefix}_${randomUUID().slice(0, 8)}`;
+  const serverUrl = inject('postgresUrl');
+  await withClient(serverUrl, (c) => c.query(`CREATE DATABASE ${ident(name)}`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 /** A unique service name, so a test's series never mix with another test's. */
 export function uniqueService(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;

@@ -37,3 +37,45 @@ export class UpstreamError extends Error {
     this.target = target;
   }
 }
+
+/** One problem with a request: where (`query.limit`, `body.to`) and what is wrong with it. */
+export interface Problem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** A request is invalid; `problems` names every issue at once. HTTP 400. */
+export class ValidationError extends Error {
+  readonly problems: readonly Problem[];
+  constructor(problems: readonly Problem[]) {
+    super(`invalid request: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+    this.name = 'ValidationError';
+    this.problems = problems;
+  }
+}
+
+/** The thing asked for does not exist. HTTP 404. */
+export class NotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** The request is valid but cannot be applied to the current state (a lifecycle transition). HTTP 409. */
+export class ConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+/** No valid credentials (401), or credentials without the role a route needs (403). */
+export class AuthError extends Error {
+  readonly status: 401 | 403;
+  constructor(status: 401 | 403, message: string) {
+    super(message);
+    this.name = 'AuthError';
+    this.status = status;
+  }
+}
