@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /**
- * `hotpath` — the analyzer's command line: `analyze` (one shot, CI gate) and `prometheus-config`; `serve` and
- * `migrate` join them with the analyzer service.
+ * `hotpath` — the analyzer's command line: `serve` (the service), `analyze` (one shot, CI gate), `migrate`
+ * (the store's schema), `token` (API tokens) and `prometheus-config`.
  */
 import { Command, CommanderError } from 'commander';
 import { analyzeCommand } from './commands/analyze.ts';
+import { migrateCommand } from './commands/migrate.ts';
 import { prometheusConfigCommand } from './commands/prometheus-config.ts';
+import { serveCommand } from './commands/serve.ts';
+import { tokenCommand } from './commands/token.ts';
 import { ConfigError, UpstreamError, UsageError } from './errors.ts';
 import { SloError } from './slo.ts';
 
@@ -13,7 +16,10 @@ const program = new Command('hotpath')
   .description('Hotpath: finds the bottleneck, explains it, and proposes the fix.')
   .showHelpAfterError()
   .exitOverride();
+program.addCommand(serveCommand());
 program.addCommand(analyzeCommand());
+program.addCommand(migrateCommand());
+program.addCommand(tokenCommand());
 program.addCommand(prometheusConfigCommand());
 // Added commands do not inherit these settings: usage errors must reach the handler below (exit 2), not exit 1.
 for (const command of program.commands) command.exitOverride().showHelpAfterError();

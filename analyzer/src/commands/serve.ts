@@ -1,0 +1,60 @@
+/**
+ * `hotpath serve`: scheduled analysis cycles and the HTTP API, configured from the environment (README
+ * "Analyzer service"). SIGTERM/SIGINT finish the running cycle, then exit.
+ */
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { UpstreamError } from '../errors.ts';
+import { loadServiceConfig } from '../service/config.ts';
+import { startService } from '../service/service.ts';
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description(
+      'Run the analyzer service: a cycle every HOTPATH_INTERVAL, findings stored with their lifecycle, the HTTP API on PORT. Configured by environment variables (see README).',
+    )
+    .action(async () => {
+      const config = loadServiceConfig();
+      const log = pino({
+        level: config.logLevel,
+        base: { service: 'hotpath-analyzer', replica: config.replica },
+      });
+      let service: Awaited<ReturnType<typeof startService>>;
+      try {
+        service = await startService(config, log);
+      } catch (error) {
+        if (error instanceof Error && !(error instanceof UpstreamError) && isConnectionError(error)) {
+          const u = new URL(config.storeUrl);
+          throw new UpstreamError(
+            'database',
+            `${u.hostname}:${u.port || 5432}${u.pathname}`,
+            `the analyzer store is unreachable: ${error.message}`,
+          );
+        }
+        throw error;
+      }
+      await new Promise<void>((resolve) => {
+        const shutdown = (signal: string) => {
+          log.info({ signal }, 'stopping: finishing the running cycle');
+          service.stop().then(resolve, (error: unknown) => {
+            log.error({ err: String(error) }, 'stop failed');
+            resolve();
+          });
+        };
+        process.once('SIGTERM', shutdown);
+        process.once('SIGINT', shutdown);
+      });
+    });
+}
+
+function isConnectionError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'ENOTFOUND' ||
+    code === 'EAI_AGAIN' ||
+    code === '28P01' || // invalid password
+    code === '3D000' || // database does not exist
+    /timeout|terminated/i.test(error.message)
+  );
+}

@@ -1,0 +1,164 @@
+/**
+ * `hotpath serve` configuration: read once from the environment, validated with one schema, every problem
+ * reported at once, frozen. README "Analyzer service" lists each variable.
+ */
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { sloFilePath } from '../slo.ts';
+import { parseWindow } from '../sources/snapshot.ts';
+
+const url = (what: string) =>
+  z.string().refine(
+    (s) => {
+      try {
+        new URL(s);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL (${what})` },
+  );
+
+const duration = (min: number) =>
+  z.string().transform((s, ctx) => {
+    try {
+      const seconds = parseWindow(s);
+      if (seconds < min) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${min}s` });
+        return z.NEVER;
+      }
+      return { text: s, seconds };
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+      return z.NEVER;
+    }
+  });
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const schema = z
+  .object({
+    HOTPATH_DATABASE_URL: url('postgres://user:password@host:5432/hotpath: the analyzer store'),
+    PROMETHEUS_URL: url('http://prometheus:9090'),
+    APP_DATABASE_URL: url('postgres://observer@host:5432/app, read-only, for pg_stat_statements').optional(),
+    HOTPATH_DATABASE_SERVICE: z.string().min(1).optional(),
+    TEMPO_URL: url('http://tempo:3200').optional(),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: integer(0, 65_535).default(8080),
+    HOTPATH_INTERVAL: duration(5).default(duration(5).parse('1m')),
+    HOTPATH_WINDOW: duration(60).default(duration(60).parse('15m')),
+    HOTPATH_AUTO_RESOLVE_CYCLES: integer(1, 1000).default(3),
+    HOTPATH_SLO_FILE: z.string().min(1).optional(),
+    HOTPATH_JWT_SECRET: z
+      .string()
+      .min(32, { message: 'must be at least 32 characters (HS256 needs a 256-bit key)' })
+      .optional(),
+    HOTPATH_JWKS_URL: url('https://idp.example.com/.well-known/jwks.json').optional(),
+    HOTPATH_JWT_ISSUER: z.string().min(1).optional(),
+    HOTPATH_JWT_AUDIENCE: z.string().min(1).optional(),
+    HOTPATH_JWT_ROLE_CLAIM: z.string().min(1).default('role'),
+    HOTPATH_RATE_LIMIT: integer(1, 1_000_000).default(600),
+    HOTPATH_MIGRATE: z.enum(['true', 'false']).default('true'),
+    HOTPATH_REPLICA: z.string().min(1).optional(),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if ((env.HOTPATH_JWT_SECRET === undefined) === (env.HOTPATH_JWKS_URL === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HOTPATH_JWT_SECRET'],
+        message:
+          'set exactly one of HOTPATH_JWT_SECRET (HS256 shared secret) and HOTPATH_JWKS_URL (asymmetric keys)',
+      });
+    }
+  });
+
+export interface ServiceConfig {
+  readonly storeUrl: string;
+  readonly prometheusUrl: string;
+  readonly appDatabaseUrl?: string | undefined;
+  readonly databaseService?: string | undefined;
+  readonly tempoUrl?: string | undefined;
+  readonly host: string;
+  readonly port: number;
+  readonly intervalSeconds: number;
+  readonly window: string;
+  readonly windowSeconds: number;
+  readonly autoResolveAfter: number;
+  readonly sloFile: string;
+  readonly auth: AuthConfig;
+  /** Requests per minute per client (JWT subject, or address before authentication). */
+  readonly rateLimitPerMinute: number;
+  readonly migrate: boolean;
+  readonly replica: string;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export type AuthConfig = (
+  | { readonly kind: 'secret'; readonly secret: string }
+  | { readonly kind: 'jwks'; readonly jwksUrl: string }
+) & {
+  readonly issuer?: string | undefined;
+  readonly audience?: string | undefined;
+  readonly roleClaim: string;
+};
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads the configuration; a `ConfigError` lists every problem with the variable it is about. */
+export function loadServiceConfig(env: Env = process.env): ServiceConfig {
+  // Empty variables count as unset: compose files pass `VAR=` for optional ones.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  const auth: AuthConfig =
+    e.HOTPATH_JWT_SECRET !== undefined
+      ? { kind: 'secret', secret: e.HOTPATH_JWT_SECRET, roleClaim: e.HOTPATH_JWT_ROLE_CLAIM }
+      : { kind: 'jwks', jwksUrl: e.HOTPATH_JWKS_URL ?? '', roleClaim: e.HOTPATH_JWT_ROLE_CLAIM };
+  return Object.freeze({
+    storeUrl: e.HOTPATH_DATABASE_URL,
+    prometheusUrl: e.PROMETHEUS_URL,
+    appDatabaseUrl: e.APP_DATABASE_URL,
+    databaseService: e.HOTPATH_DATABASE_SERVICE,
+    tempoUrl: e.TEMPO_URL,
+    host: e.HOST,
+    port: e.PORT,
+    intervalSeconds: e.HOTPATH_INTERVAL.seconds,
+    window: e.HOTPATH_WINDOW.text,
+    windowSeconds: e.HOTPATH_WINDOW.seconds,
+    autoResolveAfter: e.HOTPATH_AUTO_RESOLVE_CYCLES,
+    sloFile: e.HOTPATH_SLO_FILE ?? sloFilePath(env),
+    auth: Object.freeze({ ...auth, issuer: e.HOTPATH_JWT_ISSUER, audience: e.HOTPATH_JWT_AUDIENCE }),
+    rateLimitPerMinute: e.HOTPATH_RATE_LIMIT,
+    migrate: e.HOTPATH_MIGRATE === 'true',
+    replica: e.HOTPATH_REPLICA ?? `${hostname()}:${process.pid}`,
+    logLevel: e.LOG_LEVEL,
+  });
+}
+
+/** The configuration with secrets and passwords masked, for `/api/v1/config` and the start-up log. */
+export function redactedConfig(config: ServiceConfig): Record<string, unknown> {
+  const mask = (u: string | undefined) => {
+    if (u === undefined) return undefined;
+    const parsed = new URL(u);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  };
+  return {
+    ...config,
+    storeUrl: mask(config.storeUrl),
+    appDatabaseUrl: mask(config.appDatabaseUrl),
+    auth: config.auth.kind === 'secret' ? { ...config.auth, secret: '***' } : config.auth,
+  };
+}

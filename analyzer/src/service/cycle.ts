@@ -1,0 +1,116 @@
+/**
+ * One analysis cycle of `hotpath serve`: wait for the cycle lock (a PostgreSQL advisory lock, so replicas never
+ * run cycles at the same time), analyze, reconcile the findings with the store and record the run — failed runs
+ * too, with the reason, so a person can see when and why the analyzer could not look.
+ */
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { analyze } from '../analyze.ts';
+import type { SloFile } from '../slo.ts';
+import type { PrometheusClient } from '../sources/prometheus.ts';
+import { type CycleChanges, openCounts, recordCycle } from '../store/findings.ts';
+import { HOTPATH_LOCK_CLASS } from '../store/migrate.ts';
+import {
+  type AnalysisRun,
+  failAbandonedRuns,
+  getRun,
+  markFailed,
+  markRunning,
+  markSucceeded,
+} from '../store/runs.ts';
+import type { Finding, Snapshot } from '../types.ts';
+import type { AnalyzerTelemetry } from './telemetry.ts';
+
+/** `pg_advisory_lock(HOTPATH_LOCK_CLASS, CYCLE_LOCK)`: held for the whole cycle. */
+export const CYCLE_LOCK = 2;
+
+export interface CycleDeps {
+  readonly store: pg.Pool;
+  readonly prometheus: PrometheusClient;
+  readonly slo: SloFile;
+  readonly window: string;
+  readonly appDatabaseUrl?: string | undefined;
+  readonly databaseService?: string | undefined;
+  readonly autoResolveAfter: number;
+  readonly telemetry: AnalyzerTelemetry;
+  readonly log: Logger;
+}
+
+/** Kinds judged from pg_stat_statements: a cycle that did not read it says nothing about them. */
+const STATEMENT_KINDS = new Set<string>(['slow-statement']);
+
+/** Whether the cycle looked at a finding's service and source, so that not seeing it means it is gone. */
+export function coverage(snapshot: Snapshot): (finding: { kind: string; service: string }) => boolean {
+  const services = new Set<string>();
+  for (const list of [snapshot.routes, snapshot.runtime, snapshot.pools, snapshot.statements]) {
+    for (const item of list) services.add(item.service);
+  }
+  const statementsRead = snapshot.queries.statements !== undefined;
+  return (f) => services.has(f.service) && (statementsRead || !STATEMENT_KINDS.has(f.kind));
+}
+
+/** Runs the queued `run` to its end and returns it as recorded; never throws for an analysis failure. */
+export async function runCycle(deps: CycleDeps, run: AnalysisRun): Promise<AnalysisRun> {
+  const log = deps.log.child({ run: run.id, trigger: run.trigger });
+  const client = await deps.store.connect();
+  let locked = false;
+  try {
+    await client.query('SELECT pg_advisory_lock($1, $2)', [HOTPATH_LOCK_CLASS, CYCLE_LOCK]);
+    locked = true;
+    await markRunning(client, run.id);
+    const abandoned = await failAbandonedRuns(client, run.id);
+    if (abandoned > 0) log.warn({ abandoned }, 'marked runs of a stopped replica as failed');
+    const started = performance.now();
+    let findings: readonly Finding[];
+    let snapshot: Snapshot;
+    try {
+      ({ findings, snapshot } = await analyze({
+        prometheus: deps.prometheus,
+        slo: deps.slo,
+        window: deps.window,
+        ...(deps.appDatabaseUrl === undefined ? {} : { databaseUrl: deps.appDatabaseUrl }),
+        ...(deps.databaseService === undefined ? {} : { databaseService: deps.databaseService }),
+      }));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await markFailed(client, run.id, message);
+      deps.telemetry.cycleFinished('failed', (performance.now() - started) / 1000);
+      log.error({ err: message }, 'analysis failed');
+      return await getRun(client, run.id);
+    }
+    let changes: CycleChanges;
+    await client.query('BEGIN');
+    try {
+      changes = await recordCycle(client, findings, {
+        runId: run.id,
+        autoResolveAfter: deps.autoResolveAfter,
+        covered: coverage(snapshot),
+      });
+      await markSucceeded(client, run.id, { findings: findings.length, changes });
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    }
+    deps.telemetry.cycleFinished('succeeded', (performance.now() - started) / 1000);
+    deps.telemetry.setOpenFindings(await openCounts(client));
+    log.info({ findings: findings.length, ...changes }, 'analysis succeeded');
+    return await getRun(client, run.id);
+  } catch (error) {
+    // The store itself failed (connection lost, constraint): record it when the store still answers.
+    const message = `store: ${error instanceof Error ? error.message : String(error)}`;
+    log.error({ err: message }, 'analysis cycle failed');
+    deps.telemetry.cycleFinished('failed', 0);
+    await markFailed(deps.store, run.id, message).catch(() => {});
+    return await getRun(deps.store, run.id).catch(
+      () => ({ ...run, status: 'failed', error: message }) as AnalysisRun,
+    );
+  } finally {
+    if (locked) {
+      await client
+        .query('SELECT pg_advisory_unlock($1, $2)', [HOTPATH_LOCK_CLASS, CYCLE_LOCK])
+        .catch(() => {});
+    }
+    client.release();
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * The analyzer's HTTP API (`/api/v1`) and health endpoints. `createApp(deps)` returns the Express app; only
+ * `serve` listens. Errors map to RFC 9457 problem documents in one place (`problem`), never a stack trace.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import {
+  AuthError,
+  ConfigError,
+  ConflictError,
+  NotFoundError,
+  type Problem,
+  UpstreamError,
+  ValidationError,
+} from '../../errors.ts';
+import { findingHistory, getFinding, listFindings, transitionFinding } from '../../store/findings.ts';
+import { type AnalysisRun, getRun, listRuns } from '../../store/runs.ts';
+import { type Authenticate, type Principal, requireRole } from './auth.ts';
+import { openApiDocument } from './openapi.ts';
+import { roleOf } from './routes.ts';
+import {
+  analysisBody,
+  analysisParams,
+  analysisQuery,
+  emptyQuery,
+  findingParams,
+  findingQuery,
+  parseRequest,
+  transitionBody,
+} from './schemas.ts';
+
+export interface UpstreamCheck {
+  readonly status: 'up' | 'down';
+  readonly target: string;
+  readonly latencyMs: number;
+  readonly error?: string;
+}
+
+export interface Readiness {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, UpstreamCheck>>;
+}
+
+export interface ApiDeps {
+  readonly store: pg.Pool;
+  readonly authenticate: Authenticate;
+  readonly rateLimitPerMinute: number;
+  readonly log: Logger;
+  readiness(): Promise<Readiness>;
+  /** Queues an analysis (or returns the one already queued by this replica). */
+  requestAnalysis(request: {
+    readonly window?: string | undefined;
+    readonly requestedBy: string;
+  }): Promise<{ readonly run: AnalysisRun; readonly created: boolean }>;
+  /** The effective configuration, secrets masked. */
+  config(): Record<string, unknown>;
+  /** Called after a person changed a finding (the open-findings gauge follows). */
+  findingsChanged(): void;
+}
+
+export function createApp(deps: ApiDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Behind compose's network or a load balancer, the client address is in X-Forwarded-For (one hop).
+  app.set('trust proxy', 1);
+  app.use(
+    pinoHttp({
+      logger: deps.log,
+      // Probes every few seconds are noise in the log.
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      customProps: (req) => ({ subject: (req as Request).principal?.subject }),
+    }),
+  );
+  app.use(express.json({ limit: '64kb' }));
+
+  const limiter = rateLimit({
+    windowMs: 60_000,
+    limit: deps.rateLimitPerMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    // After authentication: one budget per caller, whatever address they come from.
+    keyGenerator: (req) => `sub:${req.principal?.subject ?? 'unknown'}`,
+    handler: (_req, _res, next) => {
+      next(new RateLimited(`more than ${deps.rateLimitPerMinute} requests in a minute; retry later`));
+    },
+  });
+  const guard = (method: 'get' | 'post', path: string) => {
+    const role = roleOf(method, path);
+    return role === null ? [] : [requireRole(deps.authenticate, role), limiter];
+  };
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const readiness = await deps.readiness();
+    res
+      .status(readiness.ready ? 200 : 503)
+      .json({ status: readiness.ready ? 'ready' : 'unavailable', ...readiness });
+  });
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
+  });
+
+  app.get('/api/v1/findings', ...guard('get', '/api/v1/findings'), async (req, res) => {
+    const { query } = parseRequest({ query: findingQuery }, req);
+    const { items, total } = await listFindings(deps.store, query);
+    res.json({ items, total, limit: query.limit, offset: query.offset });
+  });
+  app.get('/api/v1/findings/:id', ...guard('get', '/api/v1/findings/:id'), async (req, res) => {
+    const { params } = parseRequest({ params: findingParams, query: emptyQuery }, req);
+    res.json(await getFinding(deps.store, params.id));
+  });
+  app.get(
+    '/api/v1/findings/:id/history',
+    ...guard('get', '/api/v1/findings/:id/history'),
+    async (req, res) => {
+      const { params } = parseRequest({ params: findingParams, query: emptyQuery }, req);
+      res.json({ items: await findingHistory(deps.store, params.id) });
+    },
+  );
+  app.get(
+    '/api/v1/findings/:id/recommendations',
+    ...guard('get', '/api/v1/findings/:id/recommendations'),
+    async (req, res) => {
+      const { params } = parseRequest({ params: findingParams, query: emptyQuery }, req);
+      const finding = await getFinding(deps.store, params.id);
+      res.json({ findingId: finding.id, title: finding.title, items: finding.recommendations });
+    },
+  );
+  app.post(
+    '/api/v1/findings/:id/transitions',
+    ...guard('post', '/api/v1/findings/:id/transitions'),
+    async (req, res) => {
+      const { params, body } = parseRequest(
+        { params: findingParams, query: emptyQuery, body: transitionBody },
+        req,
+      );
+      const principal = req.principal as Principal;
+      const result = await transitionFinding(
+        deps.store,
+        params.id,
+        body.to,
+        principal.subject,
+        body.note ?? null,
+      );
+      deps.findingsChanged();
+      res.status(201).json(result);
+    },
+  );
+
+  app.get('/api/v1/analyses', ...guard('get', '/api/v1/analyses'), async (req, res) => {
+    const { query } = parseRequest({ query: analysisQuery }, req);
+    res.json({ items: await listRuns(deps.store, query) });
+  });
+  app.post('/api/v1/analyses', ...guard('post', '/api/v1/analyses'), async (req, res) => {
+    const { body } = parseRequest({ query: emptyQuery, body: analysisBody }, req);
+    const principal = req.principal as Principal;
+    const { run, created } = await deps.requestAnalysis({
+      window: body.window,
+      requestedBy: principal.subject,
+    });
+    res
+      .status(202)
+      .location(`/api/v1/analyses/${run.id}`)
+      .json({ ...run, created });
+  });
+  app.get('/api/v1/analyses/:id', ...guard('get', '/api/v1/analyses/:id'), async (req, res) => {
+    const { params } = parseRequest({ params: analysisParams, query: emptyQuery }, req);
+    res.json(await getRun(deps.store, params.id));
+  });
+
+  app.get('/api/v1/config', ...guard('get', '/api/v1/config'), (_req, res) => {
+    res.json(deps.config());
+  });
+
+  app.use((req, _res, next) => {
+    next(
+      new NotFoundError(`no route ${req.method} ${req.path}; the API is described at /api/v1/openapi.json`),
+    );
+  });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const p = problem(error);
+    if (p.status >= 500) req.log.error({ err: error }, 'request failed');
+    if (p.status === 401) res.set('WWW-Authenticate', 'Bearer');
+    res.status(p.status).type('application/problem+json').json(p);
+  });
+  return app;
+}
+
+class RateLimited extends Error {}
+
+export interface ProblemDocument {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly problems?: readonly Problem[];
+  readonly upstream?: string;
+}
+
+/** The one place errors become HTTP responses (README "Errors" lists them). */
+export function problem(error: unknown): ProblemDocument {
+  const base = (status: number, title: string, detail: string) => ({
+    type: `https://github.com/hotpath/hotpath/blob/main/README.md#errors-${status}`,
+    title,
+    status,
+    detail,
+  });
+  if (error instanceof ValidationError) {
+    return { ...base(400, 'Invalid request', error.message), problems: error.problems };
+  }
+  if (error instanceof AuthError) {
+    return base(error.status, error.status === 401 ? 'Unauthorized' : 'Forbidden', error.message);
+  }
+  if (error instanceof NotFoundError) return base(404, 'Not found', error.message);
+  if (error instanceof ConflictError) return base(409, 'Conflict', error.message);
+  if (error instanceof RateLimited) return base(429, 'Too many requests', error.message);
+  if (error instanceof UpstreamError) {
+    return { ...base(503, 'Upstream unavailable', error.message), upstream: error.upstream };
+  }
+  if (error instanceof ConfigError) return base(500, 'Misconfigured', error.message);
+  // body-parser's errors carry their status: malformed JSON (400), a body too large (413), a wrong charset (415).
+  const status = (error as { status?: unknown; type?: unknown }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const message = error instanceof Error ? error.message : 'bad request';
+    return status === 400
+      ? {
+          ...base(400, 'Invalid request', message),
+          problems: [{ path: 'body', message: `is not valid JSON: ${message}` }],
+        }
+      : base(status, 'Request rejected', message);
+  }
+  // A store query failing is the store being unavailable, not a bug to show: name it, keep the details in the log.
+  if (
+    (error as { code?: unknown }).code !== undefined ||
+    /ECONNREFUSED|terminat|timeout/i.test(String(error))
+  ) {
+    return {
+      ...base(503, 'Upstream unavailable', 'the analyzer store (PostgreSQL) did not answer'),
+      upstream: 'store',
+    };
+  }
+  return base(500, 'Internal error', 'the analyzer failed to handle this request; the log has the details');
+}
