@@ -1,0 +1,175 @@
+/**
+ * `hotpath serve` when things go wrong, on the real PostgreSQL and Prometheus: Prometheus goes away and comes
+ * back (through a TCP relay the test can cut), and two replicas share one store.
+ */
+
+import type { AddressInfo } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { SignJWT } from 'jose';
+import pg from 'pg';
+import { pino } from 'pino';
+import { describe, expect, inject, it } from 'vitest';
+import { emptyDatabase, eventually } from '../../../test/harness.ts';
+import { loadServiceConfig } from './config.ts';
+import { startService } from './service.ts';
+
+const SECRET = 'test-secret-that-is-long-enough-for-hs256!';
+const quiet = pino({ level: 'silent' });
+
+/** A TCP relay to the real Prometheus on a fixed port; `cut()` makes the port refuse connections. */
+async function relay(to: URL) {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const open = async () => {
+    server = createServer((client) => {
+      const upstream = connect(Number(to.port), to.hostname);
+      sockets.add(client).add(upstream);
+      client.pipe(upstream).pipe(client);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+    });
+    await new Promise<void>((resolve) => server?.listen(port, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  };
+  await open();
+  return {
+    url: () => `http://127.0.0.1:${port}`,
+    async cut() {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+      await new Promise<void>((resolve) => server?.close(() => resolve()));
+    },
+    restore: open,
+  };
+}
+
+describe('hotpath serve without Prometheus', () => {
+  it('says which upstream is down, records the failed cycle, stays up and recovers by itself', async () => {
+    const prometheus = await relay(new URL(inject('prometheusUrl')));
+    const storeUrl = await emptyDatabase();
+    const config = loadServiceConfig({
+      HOTPATH_DATABASE_URL: storeUrl,
+      PROMETHEUS_URL: prometheus.url(),
+      HOTPATH_JWT_SECRET: SECRET,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      HOTPATH_INTERVAL: '5s',
+      HOTPATH_WINDOW: '1m',
+    });
+    await prometheus.cut();
+    const service = await startService(config, quiet);
+    const store = new pg.Pool({ connectionString: storeUrl, max: 1 });
+    try {
+      const readyz = await fetch(`${service.url}/readyz`);
+      expect(readyz.status).toBe(503);
+      const body = (await readyz.json()) as {
+        status: string;
+        checks: Record<string, { status: string; target: string; error?: string }>;
+      };
+      expect(body.status).toBe('unavailable');
+      expect(body.checks.store?.status).toBe('up');
+      expect(body.checks.prometheus).toMatchObject({
+        status: 'down',
+        target: new URL(prometheus.url()).host,
+      });
+      expect(body.checks.prometheus?.error).toMatch(/-\/ready did not answer 200/);
+
+      const failed = await eventually(async () => {
+        const { rows } = await store.query<{ status: string; error: string | null }>(
+          `SELECT status, error FROM analysis_runs WHERE status = 'failed' ORDER BY id LIMIT 1`,
+        );
+        if (rows[0] === undefined) throw new Error('no failed run yet');
+        return rows[0];
+      }, 30_000);
+      expect(failed.error).toMatch(/^prometheus \(http:\/\/127\.0\.0\.1:\d+\): unreachable/);
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+
+      await prometheus.restore();
+      await eventually(async () => {
+        const r = await fetch(`${service.url}/readyz`);
+        if (r.status !== 200) throw new Error(`readyz ${r.status}`);
+      }, 15_000);
+      const recovered = await eventually(async () => {
+        const { rows } = await store.query<{ id: string }>(
+          `SELECT id FROM analysis_runs WHERE status = 'succeeded' AND trigger = 'schedule' LIMIT 1`,
+        );
+        if (rows[0] === undefined) throw new Error('no scheduled cycle has succeeded yet');
+        return rows[0];
+      }, 30_000);
+      expect(Number(recovered.id)).toBeGreaterThan(0);
+    } finally {
+      await store.end();
+      await service.stop();
+      await prometheus.cut().catch(() => {});
+    }
+  }, 90_000);
+});
+
+describe('two replicas on one store', () => {
+  it('run each scheduled cycle once, never two cycles at the same time', async () => {
+    const storeUrl = await emptyDatabase();
+    const env = {
+      HOTPATH_DATABASE_URL: storeUrl,
+      PROMETHEUS_URL: inject('prometheusUrl'),
+      HOTPATH_JWT_SECRET: SECRET,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      HOTPATH_INTERVAL: '5s',
+      HOTPATH_WINDOW: '1m',
+    };
+    const replicas = await Promise.all(
+      ['a', 'b'].map((r) =>
+        startService(loadServiceConfig({ ...env, HOTPATH_REPLICA: `replica-${r}` }), quiet),
+      ),
+    );
+    const store = new pg.Pool({ connectionString: storeUrl, max: 1 });
+    try {
+      // Both replicas are also asked for analyses at once: those must queue behind the lock too.
+      const operator = await new SignJWT({ role: 'operator' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('otto')
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(SECRET));
+      const triggered = await Promise.all(
+        replicas.flatMap((s) =>
+          [0, 1].map(() =>
+            fetch(`${s.url}/api/v1/analyses`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ window: '1m' }),
+            }).then((r) => r.status),
+          ),
+        ),
+      );
+      expect(triggered).toEqual([202, 202, 202, 202]);
+      await new Promise((r) => setTimeout(r, 12_000));
+      await Promise.all(replicas.map((s) => s.idle()));
+      const { rows } = await store.query<{
+        slot: string | null;
+        replica: string;
+        status: string;
+        started_at: Date;
+        finished_at: Date;
+      }>(`SELECT slot, replica, status, started_at, finished_at FROM analysis_runs ORDER BY started_at`);
+      const slots = rows.map((r) => r.slot).filter((slot) => slot !== null);
+      expect(slots.length).toBeGreaterThanOrEqual(2);
+      expect(rows.length).toBe(slots.length + 4);
+      expect(new Set(slots).size).toBe(slots.length);
+      expect(rows.every((r) => r.status === 'succeeded')).toBe(true);
+      for (let i = 1; i < rows.length; i++) {
+        const previous = rows[i - 1];
+        const current = rows[i];
+        if (previous === undefined || current === undefined) continue;
+        expect(current.started_at.getTime()).toBeGreaterThanOrEqual(previous.finished_at.getTime());
+      }
+    } finally {
+      await store.end();
+      await Promise.all(replicas.map((s) => s.stop()));
+    }
+  }, 60_000);
+});
