@@ -8,18 +8,23 @@ import { ConfigError } from '../errors.ts';
 import { sloFilePath } from '../slo.ts';
 import { parseWindow } from '../sources/snapshot.ts';
 
-const url = (what: string) =>
-  z.string().refine(
-    (s) => {
-      try {
-        new URL(s);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { message: `must be a URL (${what})` },
-  );
+const HTTP = ['http:', 'https:'];
+const POSTGRES = ['postgres:', 'postgresql:'];
+
+/** A URL with one of `protocols`; the message shows an example, and a missing one says it is required. */
+const url = (example: string, protocols: readonly string[]) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `is required, e.g. ${example}` : undefined) })
+    .refine(
+      (s) => {
+        try {
+          return protocols.includes(new URL(s).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { message: `must be a ${protocols[0]?.slice(0, -1)} URL, e.g. ${example}` },
+    );
 
 const duration = (min: number) =>
   z.string().transform((s, ctx) => {
@@ -42,11 +47,17 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const schema = z
   .object({
-    HOTPATH_DATABASE_URL: url('postgres://user:password@host:5432/hotpath: the analyzer store'),
-    PROMETHEUS_URL: url('http://prometheus:9090'),
-    APP_DATABASE_URL: url('postgres://observer@host:5432/app, read-only, for pg_stat_statements').optional(),
+    HOTPATH_DATABASE_URL: url(
+      'postgres://hotpath:password@postgres:5432/hotpath (the analyzer store)',
+      POSTGRES,
+    ),
+    PROMETHEUS_URL: url('http://prometheus:9090', HTTP),
+    APP_DATABASE_URL: url(
+      'postgres://hotpath_observer:password@postgres:5432/shop (read-only)',
+      POSTGRES,
+    ).optional(),
     HOTPATH_DATABASE_SERVICE: z.string().min(1).optional(),
-    TEMPO_URL: url('http://tempo:3200').optional(),
+    TEMPO_URL: url('http://tempo:3200', HTTP).optional(),
     HOST: z.string().min(1).default('0.0.0.0'),
     PORT: integer(0, 65_535).default(8080),
     HOTPATH_INTERVAL: duration(5).default(duration(5).parse('1m')),
@@ -57,7 +68,7 @@ const schema = z
       .string()
       .min(32, { message: 'must be at least 32 characters (HS256 needs a 256-bit key)' })
       .optional(),
-    HOTPATH_JWKS_URL: url('https://idp.example.com/.well-known/jwks.json').optional(),
+    HOTPATH_JWKS_URL: url('https://idp.example.com/.well-known/jwks.json', HTTP).optional(),
     HOTPATH_JWT_ISSUER: z.string().min(1).optional(),
     HOTPATH_JWT_AUDIENCE: z.string().min(1).optional(),
     HOTPATH_JWT_ROLE_CLAIM: z.string().min(1).default('role'),

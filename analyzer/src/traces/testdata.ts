@@ -1,0 +1,132 @@
+/**
+ * For the trace tests: the recorded Tempo responses in ../shared/fixtures/tempo (read-only), and hand-built
+ * span trees with times in milliseconds from one origin, so a test reads like the timeline it describes.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SHARED_FIXTURES } from '../../../test/stack/compose.ts';
+import { prepareTraceSnapshot } from './fingerprint.ts';
+import type { Attributes, Span, SpanKind, Trace } from './model.ts';
+import type { TraceSnapshot } from './types.ts';
+
+export const TEMPO_FIXTURES = join(SHARED_FIXTURES, 'tempo');
+
+export const FIXTURES = {
+  v1Java: 'v1-trace-by-id.java-app.grafana-oats.json',
+  v2Docs: 'v2-trace-by-id.tempo-docs.json',
+  failed: 'trace-body.nodejs-express-pg-failed.grafana-tempo.json',
+  dbSystemName: 'trace-body.nodejs-db-system-name.grafana-tempo.json',
+  searchTraceQl: 'search-traceql.tempo-docs.json',
+  searchTags: 'search-tags.tempo-docs.json',
+} as const;
+
+export function fixtureText(name: string): string {
+  return readFileSync(join(TEMPO_FIXTURES, name), 'utf8');
+}
+
+export function fixture(name: string): unknown {
+  return JSON.parse(fixtureText(name)) as unknown;
+}
+
+/** 2023-11-14T22:13:20Z in nanoseconds: far enough from the epoch that a Number would lose nanoseconds. */
+export const ORIGIN_NS = 1_700_000_000_000_000_000n;
+
+export const SERVICE = 'shop';
+export const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+function ns(ms: number): bigint {
+  return ORIGIN_NS + BigInt(Math.round(ms * 1e6));
+}
+
+export interface SpanSpec {
+  readonly id: number;
+  readonly parent?: number;
+  readonly name?: string;
+  readonly kind?: SpanKind;
+  readonly startMs: number;
+  readonly durationMs: number;
+  readonly attributes?: Attributes;
+  readonly service?: string;
+  readonly traceId?: string;
+}
+
+export function spanId(id: number): string {
+  return id.toString(16).padStart(16, '0');
+}
+
+export function span(spec: SpanSpec): Span {
+  return {
+    traceId: spec.traceId ?? TRACE_ID,
+    spanId: spanId(spec.id),
+    ...(spec.parent === undefined ? {} : { parentSpanId: spanId(spec.parent) }),
+    name: spec.name ?? `span ${spec.id}`,
+    kind: spec.kind ?? 'internal',
+    service: spec.service ?? SERVICE,
+    startNs: ns(spec.startMs),
+    endNs: ns(spec.startMs + spec.durationMs),
+    durationMs: spec.durationMs,
+    status: 'unset',
+    attributes: spec.attributes ?? {},
+    resource: { 'service.name': spec.service ?? SERVICE },
+  };
+}
+
+/** An HTTP server span of `GET /api/orders/:id` (stable semconv names). */
+export function server(
+  spec: Omit<SpanSpec, 'kind'> & { readonly route?: string; readonly method?: string },
+): Span {
+  const { route = '/api/orders/:id', method = 'GET', ...rest } = spec;
+  return span({
+    name: `${method} ${route}`,
+    kind: 'server',
+    ...rest,
+    attributes: { 'http.route': route, 'http.request.method': method, ...spec.attributes },
+  });
+}
+
+/** A pg client span running `sql`. */
+export function query(spec: Omit<SpanSpec, 'kind'> & { readonly sql: string }): Span {
+  const { sql, ...rest } = spec;
+  return span({
+    name: `pg.query:${sql.split(' ')[0]?.toUpperCase() ?? ''}`,
+    kind: 'client',
+    ...rest,
+    attributes: { 'db.system.name': 'postgresql', 'db.query.text': sql, ...spec.attributes },
+  });
+}
+
+/** An outbound HTTP client span. */
+export function httpCall(
+  spec: Omit<SpanSpec, 'kind'> & { readonly method?: string; readonly host?: string },
+): Span {
+  const { method = 'GET', host = 'inventory', ...rest } = spec;
+  return span({
+    name: method,
+    kind: 'client',
+    ...rest,
+    attributes: {
+      'http.request.method': method,
+      'server.address': host,
+      'url.full': `http://${host}/stock`,
+      ...spec.attributes,
+    },
+  });
+}
+
+export function trace(...spans: readonly Span[]): Trace {
+  return { traceId: spans[0]?.traceId ?? TRACE_ID, spans };
+}
+
+/** The same span tree under another trace id (`n` picks it), to build several requests of one route. */
+export function retrace(t: Trace, n: number): Trace {
+  const traceId = n.toString(16).padStart(32, 'a');
+  return { traceId, spans: t.spans.map((s) => ({ ...s, traceId })) };
+}
+
+export function snapshotOf(traces: readonly Trace[]): Promise<TraceSnapshot> {
+  return prepareTraceSnapshot(traces, {
+    at: new Date('2025-01-01T12:00:00Z'),
+    window: '15m',
+    windowSeconds: 900,
+  });
+}
