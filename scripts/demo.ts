@@ -1,11 +1,17 @@
 /**
  * `npm run demo` — the no-Docker local run: a private PostgreSQL and Prometheus, the instrumented demo shop in
- * pull mode, and light traffic. Prints where everything is and what to try; Ctrl-C stops and deletes it all.
+ * pull mode, light traffic and the analyzer service (`hotpath serve`). Prints where everything is and what to
+ * try; Ctrl-C (or the end of --duration) prints the analyzer's report of the run, then stops and deletes it all.
  *
  *   npm run demo -- [--scenarios a,b] [--port 3000] [--rate 10] [--duration 0] [--no-traffic]
  */
 import { parseArgs } from 'node:util';
+import { analyze } from '../analyzer/src/analyze.ts';
+import { render } from '../analyzer/src/report.ts';
+import { loadSlo } from '../analyzer/src/slo.ts';
+import { PrometheusClient } from '../analyzer/src/sources/prometheus.ts';
 import { parseScenarioList, SCENARIO_NAMES } from '../demo/src/scenarios.ts';
+import { type AnalyzerProcess, startAnalyzer } from './lib/analyzer.ts';
 import { type DemoProcess, startDemo } from './lib/demo.ts';
 import { createDatabase, type PostgresServer, startPostgres, withClient } from './lib/postgres.ts';
 import { type PrometheusServer, startPrometheus } from './lib/prometheus.ts';
@@ -74,12 +80,37 @@ async function main(): Promise<void> {
   let prometheus: PrometheusServer | undefined;
   let demo: DemoProcess | undefined;
   let traffic: Traffic | undefined;
+  let analyzer: AnalyzerProcess | undefined;
+  let databaseUrl: string | undefined;
+  const started = Date.now();
+
+  /** The analyzer's one-shot report over the run so far (at most its last 15 minutes). */
+  const report = async () => {
+    if (prometheus === undefined) return;
+    const seconds = Math.max(30, Math.min(900, Math.round((Date.now() - started) / 1000)));
+    try {
+      const analysis = await analyze({
+        prometheus: new PrometheusClient({ url: prometheus.url }),
+        slo: loadSlo(),
+        window: `${seconds}s`,
+        ...(databaseUrl === undefined ? {} : { databaseUrl, databaseService: 'demo-shop' }),
+      });
+      console.log(`\n${render(analysis, 'table')}`);
+    } catch (error) {
+      console.error(`demo: no analyzer report: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
 
   let stopping: Promise<void> | undefined;
   const stop = (why: string) => {
     stopping ??= (async () => {
-      console.log(`\ndemo: ${why}; stopping everything…`);
+      if (analyzer !== undefined) {
+        console.log(`\ndemo: ${why}; the analyzer's report of this run:`);
+        await report();
+      }
+      console.log(`${analyzer === undefined ? `\ndemo: ${why}; ` : 'demo: '}stopping everything…`);
       traffic?.stop();
+      await analyzer?.stop();
       await demo?.stop();
       await prometheus?.stop();
       await postgres?.stop();
@@ -92,20 +123,33 @@ async function main(): Promise<void> {
 
   try {
     postgres = await step('starting PostgreSQL', () => startPostgres());
-    const databaseUrl = await step('creating the shop database', async () => {
+    const shopUrl = await step('creating the shop database', async () => {
       const url = await createDatabase(postgres as PostgresServer, 'shop');
       await withClient(url, (c) => c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements'));
       return url;
     });
+    databaseUrl = shopUrl;
     prometheus = await step('starting Prometheus', () => startPrometheus({ scrapeInterval: '5s' }));
     demo = await step('starting the instrumented shop (the first start seeds 2 million orders)', () =>
       startDemo({
-        databaseUrl,
+        databaseUrl: shopUrl,
         service: 'demo-shop',
         scenarios: options.scenarios,
         scrapeTargetsDir: (prometheus as PrometheusServer).targetsDir,
         port: options.port,
         env: { OTEL_METRIC_EXPORT_INTERVAL: '5000' },
+      }),
+    );
+    const storeUrl = await createDatabase(postgres, 'hotpath');
+    analyzer = await step('starting the analyzer (hotpath serve)', () =>
+      startAnalyzer({
+        storeUrl,
+        prometheusUrl: (prometheus as PrometheusServer).url,
+        appDatabaseUrl: shopUrl,
+        databaseService: 'demo-shop',
+        interval: '30s',
+        window: '5m',
+        scrapeTargetsDir: (prometheus as PrometheusServer).targetsDir,
       }),
     );
   } catch (error) {
@@ -124,6 +168,8 @@ Hotpath demo is running.
   shop metrics     http://${demo.metricsAddress}/metrics   (pull mode, renamed to OTLP names by Prometheus)
   Prometheus       ${prometheus.url}
   PostgreSQL       ${postgres.urlFor('shop')}
+  analyzer API     ${analyzer.url}/api/v1/findings   (OpenAPI: ${analyzer.url}/api/v1/openapi.json)
+  viewer token     ${await analyzer.token('viewer')}
   scenarios on     ${options.scenarios.length === 0 ? 'none (healthy)' : options.scenarios.join(', ')}
   traffic          ${options.traffic ? `${options.rate} requests/s over every route` : 'off'}
 
@@ -132,6 +178,7 @@ Try:
   curl -X POST ${demo.url}/admin/scenarios/missing-index -H 'content-type: application/json' -d '{"on":true}'
   p95 per route:   ${promQuery(`histogram_quantile(0.95, sum by (http_route, le) (rate(http_server_request_duration_seconds_bucket{job="demo-shop"}[1m])))`)}
   event-loop p99:  ${promQuery('nodejs_eventloop_delay_p99_seconds{job="demo-shop"}')}
+  findings:        curl -H "authorization: Bearer <viewer token>" ${analyzer.url}/api/v1/findings
   slow statements: psql ${postgres.urlFor('shop')} -c 'SELECT calls, mean_exec_time, query FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 5'
 
 Ctrl-C stops everything.${options.duration > 0 ? ` Stopping by itself in ${options.duration} s.` : ''}

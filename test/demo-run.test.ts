@@ -44,6 +44,20 @@ describe('npm run demo', () => {
         1000,
       );
       expect(routes).toContain('/api/customers/:id/orders');
+
+      // The analyzer service runs beside the shop, its API answers with the token the banner prints.
+      const api = /analyzer API\s+(http:\/\/\S+)\/api\/v1\/findings/.exec(out)?.[1];
+      const token = /viewer token\s+(\S+)/.exec(out)?.[1];
+      expect((await fetch(`${api}/readyz`)).status).toBe(200);
+      const runs = await eventually(async () => {
+        const r = await fetch(`${api}/api/v1/analyses?status=succeeded`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const body = (await r.json()) as { items: unknown[] };
+        if (body.items.length === 0) throw new Error('no analysis has succeeded yet');
+        return body.items;
+      }, 60_000);
+      expect(runs.length).toBeGreaterThanOrEqual(1);
       // Traffic keeps flowing (it once stalled after one round of routes): 20 requests/s add up quickly.
       await eventually(
         async () => {
@@ -61,7 +75,11 @@ describe('npm run demo', () => {
       demo.child.kill('SIGINT');
       await waitFor('the demo to exit', 30_000, undefined, async () => demo.exited() !== undefined);
       expect(demo.exited()?.code).toBe(0);
+      expect(demo.output()).toMatch(
+        /the analyzer's report of this run:\s+Hotpath analysis — window \d+s, \d+ routes/,
+      );
       expect(demo.output()).toContain('temporary data deleted');
+      await expect(fetch(`${api}/healthz`)).rejects.toThrow();
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
       await expect(fetch(`${prometheus}/-/ready`)).rejects.toThrow();
     } finally {
