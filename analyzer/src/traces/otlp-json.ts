@@ -84,17 +84,15 @@ const idOf = (bytes: number, what: string) =>
   });
 
 /** fixed64: a decimal string (jsonpb) or a JSON number (some encoders). */
-const Uint64 = z.union([
-  z
-    .string()
-    .regex(/^\d+$/, 'expected a decimal integer string')
-    .transform((s) => BigInt(s)),
-  z
-    .number()
-    .int()
-    .nonnegative()
-    .transform((n) => BigInt(n)),
-]);
+const Uint64 = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  if (typeof v === 'string' ? /^\d+$/.test(v) : Number.isInteger(v) && v >= 0) return BigInt(v);
+  ctx.issues.push({
+    code: 'custom',
+    input: v,
+    message: `expected an unsigned integer (decimal string or number), got ${JSON.stringify(v)}`,
+  });
+  return z.NEVER;
+});
 
 const KIND_NAMES: Readonly<Record<string, SpanKind>> = {
   SPAN_KIND_UNSPECIFIED: 'unspecified',
@@ -113,19 +111,21 @@ const KIND_NUMBERS: readonly SpanKind[] = [
   'consumer',
 ];
 
-const Kind = z
-  .union([
-    z.enum(Object.keys(KIND_NAMES) as [string, ...string[]]),
-    z
-      .number()
-      .int()
-      .min(0)
-      .max(KIND_NUMBERS.length - 1),
-  ])
-  .transform(
-    (k): SpanKind =>
-      typeof k === 'number' ? (KIND_NUMBERS[k] ?? 'unspecified') : (KIND_NAMES[k] ?? 'unspecified'),
-  );
+/** An enum as protobuf JSON spells it: the value's name (jsonpb) or its number (the SDK exporters). */
+function enumOf<T>(what: string, names: Readonly<Record<string, T>>, numbers: readonly T[]) {
+  return z.union([z.string(), z.number()]).transform((v, ctx): T => {
+    const value = typeof v === 'number' ? numbers[v] : names[v];
+    if (value !== undefined) return value;
+    ctx.issues.push({
+      code: 'custom',
+      input: v,
+      message: `unknown ${what} ${JSON.stringify(v)} (expected one of ${Object.keys(names).join(', ')} or 0-${numbers.length - 1})`,
+    });
+    return z.NEVER;
+  });
+}
+
+const Kind = enumOf('span kind', KIND_NAMES, KIND_NUMBERS);
 
 const STATUS_NAMES: Readonly<Record<string, SpanStatus>> = {
   STATUS_CODE_UNSET: 'unset',
@@ -134,12 +134,7 @@ const STATUS_NAMES: Readonly<Record<string, SpanStatus>> = {
 };
 const STATUS_NUMBERS: readonly SpanStatus[] = ['unset', 'ok', 'error'];
 
-const StatusCode = z
-  .union([z.enum(Object.keys(STATUS_NAMES) as [string, ...string[]]), z.number().int().min(0).max(2)])
-  .transform(
-    (c): SpanStatus =>
-      typeof c === 'number' ? (STATUS_NUMBERS[c] ?? 'unset') : (STATUS_NAMES[c] ?? 'unset'),
-  );
+const StatusCode = enumOf('status code', STATUS_NAMES, STATUS_NUMBERS);
 
 interface AnyValueJson {
   stringValue?: string | undefined;
@@ -222,11 +217,11 @@ const ResourceSpansJson = z.object({
     .optional(),
 });
 
-/** `{resourceSpans}` (OTLP, a v2 trace body) or `{batches}` (Tempo's v1 trace-by-id). */
-const TracesDataJson = z.union([
-  z.object({ resourceSpans: z.array(ResourceSpansJson) }),
-  z.object({ batches: z.array(ResourceSpansJson) }),
-]);
+/** `{resourceSpans}` (OTLP, a v2 trace body) or `{batches}` (Tempo's v1 trace-by-id): the same list. */
+const TracesDataJson = {
+  resourceSpans: z.object({ resourceSpans: z.array(ResourceSpansJson) }),
+  batches: z.object({ batches: z.array(ResourceSpansJson) }),
+} as const;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Conversion
@@ -268,19 +263,33 @@ function pathOf(path: readonly PropertyKey[]): string {
 
 const MAX_PROBLEMS = 20;
 
+/** zod's issues as `path: message` lines, duplicates dropped, at most 20 and a count of the rest. */
+export function formatIssues(error: z.ZodError): string[] {
+  const unique = [...new Set(error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`))];
+  const shown = unique.slice(0, MAX_PROBLEMS);
+  if (unique.length > shown.length) shown.push(`… and ${unique.length - shown.length} more`);
+  return shown;
+}
+
 /** Every span in an OTLP JSON body, in the order they appear. Throws `TraceFormatError` listing what is wrong. */
 export function spansFromOtlpJson(body: unknown): Span[] {
-  const parsed = TracesDataJson.safeParse(body);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`);
-    if (typeof body !== 'object' || body === null || (!('resourceSpans' in body) && !('batches' in body))) {
-      throw new TraceFormatError(['expected an object with "resourceSpans" (OTLP) or "batches" (Tempo v1)']);
-    }
-    const unique = [...new Set(problems)];
-    const shown = unique.slice(0, MAX_PROBLEMS);
-    if (unique.length > shown.length) shown.push(`… and ${unique.length - shown.length} more`);
-    throw new TraceFormatError(shown);
+  // The key picks the schema (not a union), so that problems are reported where they are, not as "Invalid input".
+  const key =
+    typeof body === 'object' && body !== null
+      ? 'resourceSpans' in body
+        ? 'resourceSpans'
+        : 'batches' in body
+          ? 'batches'
+          : undefined
+      : undefined;
+  if (key === undefined) {
+    throw new TraceFormatError(['expected an object with "resourceSpans" (OTLP) or "batches" (Tempo v1)']);
   }
+  const parsed =
+    key === 'resourceSpans'
+      ? TracesDataJson.resourceSpans.safeParse(body)
+      : TracesDataJson.batches.safeParse(body);
+  if (!parsed.success) throw new TraceFormatError(formatIssues(parsed.error));
   const resourceSpans = 'resourceSpans' in parsed.data ? parsed.data.resourceSpans : parsed.data.batches;
   const out: Span[] = [];
   for (const rs of resourceSpans) {

@@ -76,7 +76,11 @@ describe('parsing Tempo responses (every fixture in ../shared/fixtures/tempo)', 
     const controller = byId(trace, 'daa211b4824b3a16');
     const publish = byId(trace, 'ca6bbfebe9a763b0');
     expect(controller).toMatchObject({ kind: 'internal', parentSpanId: stock.spanId });
-    expect(publish).toMatchObject({ kind: 'producer', parentSpanId: controller.spanId, name: 'kafkaTopic publish' });
+    expect(publish).toMatchObject({
+      kind: 'producer',
+      parentSpanId: controller.spanId,
+      name: 'kafkaTopic publish',
+    });
     expect(publish.attributes['messaging.kafka.message.offset']).toBe(34);
     const tree = buildSpanTree(trace.spans);
     expect(tree.roots).toEqual([stock]);
@@ -152,7 +156,11 @@ describe('parsing Tempo responses (every fixture in ../shared/fixtures/tempo)', 
     expect(isHttpClientSpan(loki)).toBe(true);
     expect(httpStatusCode(loki)).toBe(204);
     expect(isHttpClientSpan(byId(trace, '729dd9b3c3bde739'))).toBe(false); // dns.lookup: a client span, not HTTP
-    expect(buildSpanTree(trace.spans).children(endpoint).map((s) => s.name)).toEqual([
+    expect(
+      buildSpanTree(trace.spans)
+        .children(endpoint)
+        .map((s) => s.name),
+    ).toEqual([
       'middleware - query',
       'middleware - expressInit',
       'middleware - jsonParser',
@@ -163,7 +171,11 @@ describe('parsing Tempo responses (every fixture in ../shared/fixtures/tempo)', 
   });
 
   it('reads the db.system.name variant: the stable DB system name next to the legacy statement', () => {
-    const trace = must(parseTraceResponse({ resourceSpans: (fixture(FIXTURES.dbSystemName) as { resourceSpans: unknown }).resourceSpans }));
+    const trace = must(
+      parseTraceResponse({
+        resourceSpans: (fixture(FIXTURES.dbSystemName) as { resourceSpans: unknown }).resourceSpans,
+      }),
+    );
 
     expect(trace.traceId).toBe(DB_NAME_TRACE);
     expect(trace.spans).toHaveLength(19);
@@ -179,7 +191,11 @@ describe('parsing Tempo responses (every fixture in ../shared/fixtures/tempo)', 
     expect(httpMethod(endpoint)).toBe('GET');
     expect(endpoint.status).toBe('ok');
     const consumer = byId(trace, 'a8c3fb56334620af');
-    expect(consumer).toMatchObject({ kind: 'consumer', service: 'mythical-recorder', parentSpanId: '09bc8187c967f4b4' });
+    expect(consumer).toMatchObject({
+      kind: 'consumer',
+      service: 'mythical-recorder',
+      parentSpanId: '09bc8187c967f4b4',
+    });
     expect(byId(trace, '09bc8187c967f4b4').kind).toBe('producer');
   });
 
@@ -228,7 +244,9 @@ describe('parsing Tempo responses (every fixture in ../shared/fixtures/tempo)', 
     expect(problems).toContain(
       'batches[0].scopeSpans[0].spans[0].traceId: traceId "xyz" is neither 32 hex characters nor base64 of 16 bytes',
     );
-    expect(problems.some((p) => p.startsWith('batches[0].scopeSpans[0].spans[0].startTimeUnixNano:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('batches[0].scopeSpans[0].spans[0].startTimeUnixNano:'))).toBe(
+      true,
+    );
     expect(() => parseTraceResponse('<html>')).toThrow(/expected an object with "resourceSpans"/);
   });
 
@@ -277,7 +295,8 @@ async function startFakeTempo(): Promise<FakeTempo> {
     [FAILED_TRACE]: `{"trace":${fixtureText(FIXTURES.failed)}}`,
     [DB_NAME_TRACE]: `{"trace":${fixtureText(FIXTURES.dbSystemName)}}`,
     // A trace id whose body does not parse.
-    ffffffffffffffffffffffffffffffff: '{"trace":{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"nope"}]}]}]}}',
+    ffffffffffffffffffffffffffffffff:
+      '{"trace":{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"nope"}]}]}]}}',
   };
   // Only v1 knows the Java trace: an older Tempo.
   const v1: Record<string, string> = { [JAVA_TRACE]: fixtureText(FIXTURES.v1Java) };
@@ -296,7 +315,8 @@ async function startFakeTempo(): Promise<FakeTempo> {
     const body = v2Match ? v2[v2Match[1] ?? ''] : v1Match ? v1[v1Match[1] ?? ''] : undefined;
     if (body !== undefined) return send(200, body);
     if (url.pathname === '/api/search') {
-      if (url.searchParams.get('q')?.includes('bad') === true) return send(400, 'invalid TraceQL query: parse error');
+      if (url.searchParams.get('q')?.includes('bad') === true)
+        return send(400, 'invalid TraceQL query: parse error');
       return send(200, fixtureText(FIXTURES.searchTraceQl));
     }
     if (url.pathname === '/api/v1/query_exemplars') {
@@ -345,7 +365,9 @@ describe('TempoClient over HTTP', () => {
     const named = must(await client.traceById(DB_NAME_TRACE));
 
     expect(docs.spans[0]?.spanId).toBe('eee19b7ec3c1b100');
-    expect(failed.spans.find((s) => s.spanId === 'c1ae6cea39a8fc4b')?.statusMessage).toMatch(/not-null constraint/);
+    expect(failed.spans.find((s) => s.spanId === 'c1ae6cea39a8fc4b')?.statusMessage).toMatch(
+      /not-null constraint/,
+    );
     expect(named.spans).toHaveLength(19);
     expect(tempo.requests.map((u) => u.pathname)).toEqual([
       `/api/v2/traces/${DOCS_TRACE}`,
@@ -360,7 +382,10 @@ describe('TempoClient over HTTP', () => {
     const trace = must(await client.traceById(JAVA_TRACE));
 
     expect(trace.spans.find((s) => s.kind === 'server')?.name).toBe('GET /stock');
-    expect(tempo.requests.map((u) => u.pathname)).toEqual([`/api/v2/traces/${JAVA_TRACE}`, `/api/traces/${JAVA_TRACE}`]);
+    expect(tempo.requests.map((u) => u.pathname)).toEqual([
+      `/api/v2/traces/${JAVA_TRACE}`,
+      `/api/traces/${JAVA_TRACE}`,
+    ]);
   });
 
   it('answers null for a trace Tempo does not have (404), and refuses an id that is not hex', async () => {
@@ -461,7 +486,9 @@ describe('TempoClient over HTTP', () => {
     expect(error).toBeInstanceOf(UpstreamError);
     expect((error as UpstreamError).upstream).toBe('tempo');
     expect((error as UpstreamError).target).toBe(closed.url);
-    expect((error as Error).message).toMatch(/^tempo \(http:\/\/127\.0\.0\.1:\d+\): .*failed after 2 attempts \(fetch failed: .*ECONNREFUSED/);
+    expect((error as Error).message).toMatch(
+      /^tempo \(http:\/\/127\.0\.0\.1:\d+\): .*failed after 2 attempts \(fetch failed: .*ECONNREFUSED/,
+    );
     expect((error as Error).message).toContain('TEMPO_URL');
   });
 
@@ -478,7 +505,9 @@ describe('TempoClient over HTTP', () => {
       '4bf92f3577b34da6a3ce929d0e0e4736',
     ]);
     const [request] = tempo.requests;
-    expect(request?.searchParams.get('query')).toBe('http_server_request_duration_seconds_bucket{job="shop"}');
+    expect(request?.searchParams.get('query')).toBe(
+      'http_server_request_duration_seconds_bucket{job="shop"}',
+    );
     expect(request?.searchParams.get('start')).toBe(String(Date.parse('2025-01-01T11:45:00Z') / 1000));
   });
 });
@@ -506,6 +535,8 @@ describe('exemplarTraceIds against the real Prometheus', () => {
     }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(UpstreamError);
-    expect((error as Error).message).toMatch(/^prometheus \(http:\/\/127\.0\.0\.1:\d+\): GET .* refused \(HTTP 400\)/);
+    expect((error as Error).message).toMatch(
+      /^prometheus \(http:\/\/127\.0\.0\.1:\d+\): GET .* refused \(HTTP 400\)/,
+    );
   });
 });

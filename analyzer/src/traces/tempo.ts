@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { UpstreamError, UsageError } from '../errors.ts';
 import { type GetJsonRequest, getJson, type HttpOptions } from './http.ts';
 import type { Trace } from './model.ts';
-import { padTraceId, TraceFormatError, tracesFromOtlpJson } from './otlp-json.ts';
+import { formatIssues, padTraceId, TraceFormatError, tracesFromOtlpJson } from './otlp-json.ts';
 import {
   DEFAULT_SINCE_SECONDS,
   DEFAULT_TRACE_LIMIT,
@@ -34,10 +34,6 @@ function unexpected(target: string, what: string, problems: readonly string[]): 
     target,
     `unexpected ${what} response:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
   );
-}
-
-function issues(error: z.ZodError): string[] {
-  return error.issues.slice(0, 20).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -113,7 +109,7 @@ const SearchResponseJson = z.object({
 /** A search response (TraceQL or tag search) as summaries, in Tempo's order. */
 export function parseSearchResponse(body: unknown): TraceSummary[] {
   const parsed = SearchResponseJson.safeParse(body);
-  if (!parsed.success) throw new TraceFormatError(issues(parsed.error), 'a Tempo search response');
+  if (!parsed.success) throw new TraceFormatError(formatIssues(parsed.error), 'a Tempo search response');
   return parsed.data.traces.map((t) => {
     // `spanSet` is the deprecated single-set field; `spanSets` repeats it, so take the union.
     const matched = new Map<string, number>();
@@ -299,7 +295,7 @@ const SPAN_ID_LABELS = ['span_id', 'spanID', 'spanId'] as const;
  */
 export function parseExemplars(body: unknown): Exemplar[] {
   const parsed = ExemplarsResponseJson.safeParse(body);
-  if (!parsed.success) throw new TraceFormatError(issues(parsed.error), 'a query_exemplars response');
+  if (!parsed.success) throw new TraceFormatError(formatIssues(parsed.error), 'a query_exemplars response');
   if (parsed.data.status === 'error') {
     throw new TraceFormatError([`status "error": ${parsed.data.error ?? '(no message)'}`], 'exemplars');
   }
