@@ -45,48 +45,51 @@ const integer = (min: number, max: number) => z.coerce.number().int().min(min).m
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const schema = z
-  .object({
-    HOTPATH_DATABASE_URL: url(
-      'postgres://hotpath:password@postgres:5432/hotpath (the analyzer store)',
-      POSTGRES,
-    ),
-    PROMETHEUS_URL: url('http://prometheus:9090', HTTP),
-    APP_DATABASE_URL: url(
-      'postgres://hotpath_observer:password@postgres:5432/shop (read-only)',
-      POSTGRES,
-    ).optional(),
-    HOTPATH_DATABASE_SERVICE: z.string().min(1).optional(),
-    TEMPO_URL: url('http://tempo:3200', HTTP).optional(),
-    HOST: z.string().min(1).default('0.0.0.0'),
-    PORT: integer(0, 65_535).default(8080),
-    HOTPATH_INTERVAL: duration(5).default(duration(5).parse('1m')),
-    HOTPATH_WINDOW: duration(60).default(duration(60).parse('15m')),
-    HOTPATH_AUTO_RESOLVE_CYCLES: integer(1, 1000).default(3),
-    HOTPATH_SLO_FILE: z.string().min(1).optional(),
-    HOTPATH_JWT_SECRET: z
-      .string()
-      .min(32, { message: 'must be at least 32 characters (HS256 needs a 256-bit key)' })
-      .optional(),
-    HOTPATH_JWKS_URL: url('https://idp.example.com/.well-known/jwks.json', HTTP).optional(),
-    HOTPATH_JWT_ISSUER: z.string().min(1).optional(),
-    HOTPATH_JWT_AUDIENCE: z.string().min(1).optional(),
-    HOTPATH_JWT_ROLE_CLAIM: z.string().min(1).default('role'),
-    HOTPATH_RATE_LIMIT: integer(1, 1_000_000).default(600),
-    HOTPATH_MIGRATE: z.enum(['true', 'false']).default('true'),
-    HOTPATH_REPLICA: z.string().min(1).optional(),
-    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
-  })
-  .superRefine((env, ctx) => {
-    if ((env.HOTPATH_JWT_SECRET === undefined) === (env.HOTPATH_JWKS_URL === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['HOTPATH_JWT_SECRET'],
-        message:
-          'set exactly one of HOTPATH_JWT_SECRET (HS256 shared secret) and HOTPATH_JWKS_URL (asymmetric keys)',
-      });
-    }
-  });
+const variables = z.object({
+  HOTPATH_DATABASE_URL: url(
+    'postgres://hotpath:password@postgres:5432/hotpath (the analyzer store)',
+    POSTGRES,
+  ),
+  PROMETHEUS_URL: url('http://prometheus:9090', HTTP),
+  APP_DATABASE_URL: url(
+    'postgres://hotpath_observer:password@postgres:5432/shop (read-only)',
+    POSTGRES,
+  ).optional(),
+  HOTPATH_DATABASE_SERVICE: z.string().min(1).optional(),
+  TEMPO_URL: url('http://tempo:3200', HTTP).optional(),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: integer(0, 65_535).default(8080),
+  HOTPATH_INTERVAL: duration(5).default(duration(5).parse('1m')),
+  HOTPATH_WINDOW: duration(60).default(duration(60).parse('15m')),
+  HOTPATH_AUTO_RESOLVE_CYCLES: integer(1, 1000).default(3),
+  HOTPATH_SLO_FILE: z.string().min(1).optional(),
+  HOTPATH_JWT_SECRET: z
+    .string()
+    .min(32, { message: 'must be at least 32 characters (HS256 needs a 256-bit key)' })
+    .optional(),
+  HOTPATH_JWKS_URL: url('https://idp.example.com/.well-known/jwks.json', HTTP).optional(),
+  HOTPATH_JWT_ISSUER: z.string().min(1).optional(),
+  HOTPATH_JWT_AUDIENCE: z.string().min(1).optional(),
+  HOTPATH_JWT_ROLE_CLAIM: z.string().min(1).default('role'),
+  HOTPATH_RATE_LIMIT: integer(1, 1_000_000).default(600),
+  HOTPATH_MIGRATE: z.enum(['true', 'false']).default('true'),
+  HOTPATH_REPLICA: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+/** Every variable `hotpath serve` reads (besides the standard OTEL_* ones of its telemetry). */
+export const SERVICE_VARIABLES: readonly string[] = Object.keys(variables.shape);
+
+const schema = variables.superRefine((env, ctx) => {
+  if ((env.HOTPATH_JWT_SECRET === undefined) === (env.HOTPATH_JWKS_URL === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['HOTPATH_JWT_SECRET'],
+      message:
+        'set exactly one of HOTPATH_JWT_SECRET (HS256 shared secret) and HOTPATH_JWKS_URL (asymmetric keys)',
+    });
+  }
+});
 
 export interface ServiceConfig {
   readonly storeUrl: string;
