@@ -17,6 +17,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startAnalyzer } from '../scripts/lib/analyzer.ts';
 import type { DemoProcess } from '../scripts/lib/demo.ts';
 import { REPO_ROOT } from '../scripts/lib/demo.ts';
 import { freePort } from '../scripts/lib/process.ts';
@@ -24,6 +25,7 @@ import { addScrapeTarget } from '../scripts/lib/prometheus.ts';
 import { startTraffic, type Traffic } from '../scripts/lib/traffic.ts';
 import {
   drive,
+  emptyDatabase,
   eventually,
   type PromSample,
   promQuery,
@@ -280,6 +282,30 @@ describe('alert rules on the real Prometheus', () => {
       } finally {
         unregister();
         await provider.shutdown();
+      }
+    });
+
+    it('the analyzer rule fires when its cycles keep failing, not while they succeed', async () => {
+      const [rule] = bySynthetic('analyzer') as [AlertRuleSpec];
+      const start = (service: string, prometheusUrl: string) =>
+        emptyDatabase().then((storeUrl) =>
+          startAnalyzer({
+            storeUrl,
+            prometheusUrl,
+            interval: '5s',
+            window: '1m',
+            service,
+            scrapeTargetsDir: inject('prometheusTargetsDir'),
+          }),
+        );
+      const healthy = await start(uniqueService('analyzer-ok'), inject('prometheusUrl'));
+      // Nothing listens on port 9: every cycle of this one fails.
+      const blind = await start(uniqueService('analyzer-blind'), 'http://127.0.0.1:9');
+      try {
+        await expectFires(rule, blind.service, 60_000);
+        expect(await firing(rule, healthy.service)).toEqual([]);
+      } finally {
+        await Promise.all([healthy.stop(), blind.stop()]);
       }
     });
 

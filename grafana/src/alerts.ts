@@ -43,7 +43,7 @@ export interface AlertRuleSpec {
   /** What makes it fire on the test harness: a demo scenario, or a source the harness feeds otherwise. */
   readonly firesWith:
     | { readonly scenario: string }
-    | { readonly synthetic: 'browser' | 'remote-write-errors' | 'findings' | 'collector' };
+    | { readonly synthetic: 'browser' | 'remote-write-errors' | 'findings' | 'collector' | 'analyzer' };
 }
 
 const FOLDER = 'Hotpath';
@@ -274,6 +274,24 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
       dashboardUid: 'hotpath-bottlenecks',
       panelTitle: 'Open findings',
       firesWith: { synthetic: 'findings' },
+    },
+    {
+      uid: 'hp-analyzer-cycles-failing',
+      title: 'Hotpath analyzer: analysis cycles fail',
+      severity: 'warning',
+      datasource: 'prometheus',
+      query: `sum by (job) (increase(${prometheusName(METRICS.hotpathAnalysisFailures)}[10m])) > 2`,
+      // Three failed cycles in ten minutes: one blip (a Prometheus restart) is not worth a page.
+      threshold: 2,
+      for: '5m',
+      summary: '{{ humanize $values.B.Value }} analysis cycles of {{ $labels.job }} failed in 10 minutes',
+      description:
+        'The analyzer cannot look: no new findings are raised and none are resolved while this lasts. Its /readyz ' +
+        'names the upstream that does not answer (Prometheus, the app database, Tempo, its store), and ' +
+        'GET /api/v1/analyses?status=failed gives each failed cycle with its reason.',
+      dashboardUid: 'hotpath-bottlenecks',
+      panelTitle: 'Analyzer cycles',
+      firesWith: { synthetic: 'analyzer' },
     },
     {
       uid: 'hp-collector-export-failing',

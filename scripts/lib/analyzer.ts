@@ -27,6 +27,8 @@ export interface StartAnalyzerOptions {
 
 export interface AnalyzerProcess {
   readonly url: string;
+  /** Its `service.name`, and so its Prometheus job. */
+  readonly service: string;
   readonly process: ManagedProcess;
   /** A signed token for the API. */
   token(role: 'viewer' | 'operator' | 'admin', subject?: string): Promise<string>;
@@ -81,6 +83,7 @@ export async function startAnalyzer(options: StartAnalyzerOptions): Promise<Anal
       : addScrapeTarget(options.scrapeTargetsDir, service, { address: `127.0.0.1:${metricsPort}`, service });
   return {
     url,
+    service,
     process: child,
     token: (role, subject = 'demo') =>
       new SignJWT({ role })

@@ -14,18 +14,22 @@ import {
 } from '@grafana/grafana-foundation-sdk/common';
 import { CustomVariableBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as TimeseriesBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
+import { ATTR, METRICS, prometheusSeries } from '@hotpath/instrumentation';
 import {
   FINDINGS,
   FIRST_ACTION_SQL,
   finish,
   hotpathDashboard,
+  label,
   neutralThresholds,
+  promTarget,
+  RATE_INTERVAL,
   type SqlQueryBuilder,
   sqlServiceFilter,
   sqlTarget,
   sqlVariable,
 } from './common.ts';
-import { findingsTable } from './panels.ts';
+import { findingsTable, series } from './panels.ts';
 
 export const BOTTLENECKS_UID = 'hotpath-bottlenecks';
 
@@ -212,6 +216,22 @@ export function bottlenecksDashboard(): Record<string, unknown> {
         title: 'Recent lifecycle changes',
         description: 'Who changed which finding, when and why (the analyzer, or a person through the API).',
         query: sqlTarget(EVENTS_SQL),
+      }),
+    )
+    .withRow(new RowBuilder('Analyzer'))
+    .withPanel(
+      series({
+        title: 'Analyzer cycles',
+        description:
+          'Analysis cycles per interval by outcome, from the analyzer’s own metrics (hotpath.analysis.duration). Failed cycles mean no finding is raised or resolved meanwhile: /readyz and GET /api/v1/analyses?status=failed say why.',
+        unit: 'short',
+        targets: [
+          promTarget(
+            `sum by (job, ${label(ATTR.analysisOutcome)}) (increase(${prometheusSeries(METRICS.hotpathAnalysisDuration, 'count')}{}[${RATE_INTERVAL}]))`,
+            `{{job}} {{${label(ATTR.analysisOutcome)}}}`,
+          ),
+        ],
+        span: 24,
       }),
     );
   return finish(builder);

@@ -31,6 +31,15 @@ const BROWSER_SERIES = new Set(
     .filter((m) => m.name.startsWith('browser.'))
     .flatMap((m) => (['bucket', 'sum', 'count'] as const).map((s) => prometheusSeries(m, s))),
 );
+/** The analyzer's own metrics (hotpath.*), in every series form. */
+const ANALYZER_SERIES = new Set(
+  Object.values(METRICS)
+    .filter((m) => m.name.startsWith('hotpath.'))
+    .flatMap((m) => [
+      prometheusName(m),
+      ...(['bucket', 'sum', 'count'] as const).map((s) => prometheusSeries(m, s)),
+    ]),
+);
 /** Catalogued series and records (test/promql.ts) plus the series that arrive already named (k6, Tempo…). */
 const QUERYABLE = new Set([...KNOWN_SERIES, ...Object.values(PROMETHEUS_SERIES)]);
 
@@ -176,10 +185,8 @@ describe('dashboards', () => {
 });
 
 describe('Prometheus queries', () => {
-  it('exist on every dashboard but Bottlenecks', () => {
-    expect(new Set(promQueries.map((q) => q.dashboardUid))).toEqual(
-      new Set(Object.values(DASHBOARD_UIDS).filter((u) => u !== DASHBOARD_UIDS.bottlenecks)),
-    );
+  it('exist on every dashboard (Bottlenecks: only the analyzer’s own health)', () => {
+    expect(new Set(promQueries.map((q) => q.dashboardUid))).toEqual(new Set(Object.values(DASHBOARD_UIDS)));
   });
 
   it.each(promQueries.map((q) => [`${q.dashboardUid}/${q.panelTitle}/${q.refId}`, q.text]))(
@@ -199,8 +206,13 @@ describe('Prometheus queries', () => {
     (_, q) => {
       const variables = EXPECTED_VARIABLES[q.dashboardUid] ?? [];
       for (const { metric, matchers } of selectors(q.text)) {
-        // k6 results carry no job: they are filtered by test run; everything else by service and the rest.
-        const applicable = K6_SERIES.has(metric) ? ['testid'] : variables.filter((v) => v !== 'testid');
+        // k6 results carry no job: they are filtered by test run; the analyzer's own health is about the analyzer,
+        // not the services it judges; everything else by service and the rest.
+        const applicable = K6_SERIES.has(metric)
+          ? ['testid']
+          : ANALYZER_SERIES.has(metric)
+            ? []
+            : variables.filter((v) => v !== 'testid');
         for (const v of applicable) expect(matchers, `${metric} on ${v}`).toContain(MATCHER_OF[v]);
       }
       for (const range of q.text.matchAll(/\[([^\]]*)\]/g)) expect(range[1]).toBe('$__rate_interval');
@@ -344,6 +356,7 @@ describe('DATA_NEEDS', () => {
         if (queries.some((q) => q.language === 'sql')) expected[key] = 'analyzer';
         else if (names.some((n) => K6_SERIES.has(n))) expected[key] = 'k6';
         else if (names.some((n) => BROWSER_SERIES.has(n))) expected[key] = 'browser';
+        else if (names.some((n) => ANALYZER_SERIES.has(n))) expected[key] = 'analyzer';
       }
     }
     expect(DATA_NEEDS).toEqual(expected);

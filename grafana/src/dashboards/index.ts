@@ -81,5 +81,6 @@ export const DATA_NEEDS: Record<string, DataNeed> = Object.fromEntries([
     'New findings over time',
     'Lifecycle changes over time',
     'Recent lifecycle changes',
+    'Analyzer cycles',
   ]),
 ]);
