@@ -8,6 +8,8 @@ import { limitsFor } from './limits.ts';
 import { objectivesFor, type SloFile } from './slo.ts';
 import type { PrometheusClient } from './sources/prometheus.ts';
 import { takeSnapshot } from './sources/snapshot.ts';
+import { analyzeTraces } from './traces/collect.ts';
+import type { TraceSource } from './traces/source.ts';
 import type { Finding, Snapshot } from './types.ts';
 
 export interface AnalysisOptions {
@@ -16,13 +18,28 @@ export interface AnalysisOptions {
   readonly window: string;
   readonly databaseUrl?: string;
   readonly databaseService?: string;
+  /** Where traces come from (Tempo, or the analyzer's own OTLP receiver); no trace detectors without it. */
+  readonly traces?: TraceSource;
   readonly at?: Date;
+}
+
+/** What the trace step read: `read` is false when there is no trace source (or it failed: `error`). */
+export interface TraceCoverage {
+  readonly read: boolean;
+  readonly traces: number;
+  readonly error?: string;
+  /** The error itself (an `UpstreamError` naming the source, usually). */
+  readonly cause?: unknown;
 }
 
 export interface Analysis {
   readonly snapshot: Snapshot;
   readonly findings: readonly Finding[];
+  readonly traces: TraceCoverage;
 }
+
+/** Findings whose time-breakdown explains them: the slow route's own findings. */
+const EXPLAINED = new Set<string>(['slow-endpoint', 'latency-regression']);
 
 export async function analyze(options: AnalysisOptions): Promise<Analysis> {
   const snapshot = await takeSnapshot(options);
@@ -46,7 +63,54 @@ export async function analyze(options: AnalysisOptions): Promise<Analysis> {
     };
     findings.push(...detectAll(scoped, limitsFor(objectivesFor(options.slo, serviceName(service)))));
   }
-  return { snapshot, findings: rank(findings) };
+  let traces: TraceCoverage = { read: false, traces: 0 };
+  if (options.traces !== undefined) {
+    try {
+      const step = await analyzeTraces(snapshot, { source: options.traces });
+      traces = { read: true, traces: step.traces };
+      findings.push(...explainSlowRoutes(findings, step.findings));
+    } catch (error) {
+      // Metric findings stand on their own: a trace source that fails costs the trace findings of this cycle only.
+      traces = {
+        read: false,
+        traces: 0,
+        error: error instanceof Error ? error.message : String(error),
+        cause: error,
+      };
+    }
+  }
+  return { snapshot, findings: rank(findings), traces };
+}
+
+/**
+ * Trace findings to report, and the slow routes they explain. A time breakdown on its own is a description,
+ * not a bottleneck: it is kept only for a route that already has a slow-endpoint or regression finding, whose
+ * summary then says where the time goes ("82 % of GET /orders/:id is one statement").
+ */
+function explainSlowRoutes(findings: Finding[], fromTraces: readonly Finding[]): Finding[] {
+  const kept: Finding[] = [];
+  for (const t of fromTraces) {
+    if (t.kind !== 'time-breakdown') {
+      kept.push(t);
+      continue;
+    }
+    let explains = false;
+    findings.forEach((f, i) => {
+      if (!EXPLAINED.has(f.kind) || f.service !== t.service || f.subject !== t.subject) return;
+      explains = true;
+      findings[i] = {
+        ...f,
+        summary: `${f.summary} Where the time goes: ${t.title}.`,
+        evidence: {
+          ...f.evidence,
+          queries: [...f.evidence.queries, ...t.evidence.queries],
+          traceIds: [...(f.evidence.traceIds ?? []), ...(t.evidence.traceIds ?? [])].slice(0, 5),
+        },
+      };
+    });
+    if (explains) kept.push(t);
+  }
+  return kept;
 }
 
 /** The SLO file keys services by service.name; a job may be `namespace/name`. */

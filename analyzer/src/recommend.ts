@@ -12,6 +12,7 @@ import {
   isNumber,
   routeSubject,
 } from './findings.ts';
+import { recommendTrace } from './traces/recommend.ts';
 import type { Finding, Recommendation, RouteStats, Snapshot } from './types.ts';
 
 /** The finding with its recommendations: what every detector returns. */
@@ -40,6 +41,15 @@ export function recommend(finding: FindingDraft, snapshot: Snapshot): Recommenda
       return slowStatement(finding, snapshot);
     case 'pool-saturation':
       return poolSaturation(finding, snapshot);
+    case 'n-plus-one':
+    case 'parallelizable-queries':
+    case 'time-breakdown':
+      // Trace detectors add their recommendations themselves (they need the traces, not the snapshot).
+      return recommendTrace({
+        ...finding,
+        kind: finding.kind,
+        layer: finding.layer === 'database' ? 'database' : 'api',
+      });
   }
 }
 

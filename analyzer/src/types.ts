@@ -65,7 +65,11 @@ export type FindingKind =
   | 'cpu-saturation'
   | 'gc-pressure'
   | 'slow-statement'
-  | 'pool-saturation';
+  | 'pool-saturation'
+  // From traces (analyzer/src/traces/detectors):
+  | 'n-plus-one'
+  | 'parallelizable-queries'
+  | 'time-breakdown';
 
 /** One route of one service over the analysis window. */
 export interface RouteStats {

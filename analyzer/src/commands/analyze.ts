@@ -4,11 +4,12 @@
  */
 import { Command, Option } from 'commander';
 import { analyze } from '../analyze.ts';
-import { UsageError } from '../errors.ts';
+import { UpstreamError, UsageError } from '../errors.ts';
 import { type ReportFormat, render } from '../report.ts';
 import { loadSlo, sloFilePath } from '../slo.ts';
 import { PrometheusClient } from '../sources/prometheus.ts';
 import { parseWindow } from '../sources/snapshot.ts';
+import { TempoClient } from '../traces/tempo.ts';
 
 const RANK = { info: 0, warning: 1, critical: 2 } as const;
 
@@ -22,6 +23,9 @@ export function analyzeCommand(): Command {
       new Option('--database <url>', 'the app database, for pg_stat_statements (read-only)').env(
         'APP_DATABASE_URL',
       ),
+    )
+    .addOption(
+      new Option('--tempo <url>', 'Tempo base URL: traces for N+1 and parallelizable-query detection'),
     )
     .option(
       '--database-service <job>',
@@ -43,6 +47,7 @@ export function analyzeCommand(): Command {
         prometheus: string;
         database?: string;
         databaseService?: string;
+        tempo?: string;
         window: string;
         format: ReportFormat;
         failOn?: 'warning' | 'critical';
@@ -60,6 +65,13 @@ export function analyzeCommand(): Command {
             `--prometheus "${options.prometheus}" is not a URL (e.g. http://localhost:9090)`,
           );
         }
+        if (options.tempo !== undefined) {
+          try {
+            new URL(options.tempo);
+          } catch {
+            throw new UsageError(`--tempo "${options.tempo}" is not a URL (e.g. http://localhost:3200)`);
+          }
+        }
         const slo = loadSlo(options.slo);
         const progress =
           options.format === 'table' ? (m: string) => process.stderr.write(`${m}\n`) : () => {};
@@ -70,7 +82,13 @@ export function analyzeCommand(): Command {
           window: options.window,
           ...(options.database === undefined ? {} : { databaseUrl: options.database }),
           ...(options.databaseService === undefined ? {} : { databaseService: options.databaseService }),
+          ...(options.tempo === undefined ? {} : { traces: new TempoClient({ url: options.tempo }) }),
         });
+        if (analysis.traces.error !== undefined) {
+          // A trace source that fails is an upstream failure like Prometheus: the gate must not pass silently.
+          if (analysis.traces.cause instanceof UpstreamError) throw analysis.traces.cause;
+          throw new UpstreamError('tempo', options.tempo ?? '', analysis.traces.error);
+        }
         process.stdout.write(render(analysis, options.format));
         const failOn = options.failOn;
         if (failOn !== undefined && analysis.findings.some((f) => RANK[f.severity] >= RANK[failOn])) {

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { analyze } from '../analyze.ts';
+import { analyze, type TraceCoverage } from '../analyze.ts';
 import type { SloFile } from '../slo.ts';
 import type { PrometheusClient } from '../sources/prometheus.ts';
 import { type CycleChanges, openCounts, recordCycle } from '../store/findings.ts';
@@ -18,6 +18,7 @@ import {
   markRunning,
   markSucceeded,
 } from '../store/runs.ts';
+import type { TraceSource } from '../traces/source.ts';
 import type { Finding, Snapshot } from '../types.ts';
 import type { AnalyzerTelemetry } from './telemetry.ts';
 
@@ -31,6 +32,7 @@ export interface CycleDeps {
   readonly window: string;
   readonly appDatabaseUrl?: string | undefined;
   readonly databaseService?: string | undefined;
+  readonly traces?: TraceSource | undefined;
   readonly autoResolveAfter: number;
   readonly telemetry: AnalyzerTelemetry;
   readonly log: Logger;
@@ -38,15 +40,23 @@ export interface CycleDeps {
 
 /** Kinds judged from pg_stat_statements: a cycle that did not read it says nothing about them. */
 const STATEMENT_KINDS = new Set<string>(['slow-statement']);
+/** Kinds judged from traces: likewise for a cycle without traces. */
+const TRACE_KINDS = new Set<string>(['n-plus-one', 'parallelizable-queries', 'time-breakdown']);
 
 /** Whether the cycle looked at a finding's service and source, so that not seeing it means it is gone. */
-export function coverage(snapshot: Snapshot): (finding: { kind: string; service: string }) => boolean {
+export function coverage(
+  snapshot: Snapshot,
+  tracesRead: boolean,
+): (finding: { kind: string; service: string }) => boolean {
   const services = new Set<string>();
   for (const list of [snapshot.routes, snapshot.runtime, snapshot.pools, snapshot.statements]) {
     for (const item of list) services.add(item.service);
   }
   const statementsRead = snapshot.queries.statements !== undefined;
-  return (f) => services.has(f.service) && (statementsRead || !STATEMENT_KINDS.has(f.kind));
+  return (f) =>
+    services.has(f.service) &&
+    (statementsRead || !STATEMENT_KINDS.has(f.kind)) &&
+    (tracesRead || !TRACE_KINDS.has(f.kind));
 }
 
 /** Runs the queued `run` to its end and returns it as recorded; never throws for an analysis failure. */
@@ -63,14 +73,17 @@ export async function runCycle(deps: CycleDeps, run: AnalysisRun): Promise<Analy
     const started = performance.now();
     let findings: readonly Finding[];
     let snapshot: Snapshot;
+    let traces: TraceCoverage;
     try {
-      ({ findings, snapshot } = await analyze({
+      ({ findings, snapshot, traces } = await analyze({
         prometheus: deps.prometheus,
         slo: deps.slo,
         window: deps.window,
         ...(deps.appDatabaseUrl === undefined ? {} : { databaseUrl: deps.appDatabaseUrl }),
         ...(deps.databaseService === undefined ? {} : { databaseService: deps.databaseService }),
+        ...(deps.traces === undefined ? {} : { traces: deps.traces }),
       }));
+      if (traces.error !== undefined) log.warn({ err: traces.error }, 'traces not read this cycle');
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       await markFailed(client, run.id, message);
@@ -84,7 +97,7 @@ export async function runCycle(deps: CycleDeps, run: AnalysisRun): Promise<Analy
       changes = await recordCycle(client, findings, {
         runId: run.id,
         autoResolveAfter: deps.autoResolveAfter,
-        covered: coverage(snapshot),
+        covered: coverage(snapshot, traces.read),
       });
       await markSucceeded(client, run.id, { findings: findings.length, changes });
       await client.query('COMMIT');
