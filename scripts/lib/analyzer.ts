@@ -27,6 +27,8 @@ export interface StartAnalyzerOptions {
 
 export interface AnalyzerProcess {
   readonly url: string;
+  /** Base URL of its OTLP/HTTP trace receiver: point an app's OTLP traces exporter here. */
+  readonly otlpUrl: string;
   /** Its `service.name`, and so its Prometheus job. */
   readonly service: string;
   readonly process: ManagedProcess;
@@ -38,6 +40,7 @@ export interface AnalyzerProcess {
 export async function startAnalyzer(options: StartAnalyzerOptions): Promise<AnalyzerProcess> {
   const port = options.port ?? (await freePort());
   const metricsPort = await freePort();
+  const otlpPort = await freePort();
   const secret = randomBytes(32).toString('base64url');
   const service = options.service ?? 'hotpath-analyzer';
   const child = startProcess(
@@ -59,6 +62,7 @@ export async function startAnalyzer(options: StartAnalyzerOptions): Promise<Anal
         HOTPATH_WINDOW: options.window ?? '5m',
         HOST: '127.0.0.1',
         PORT: String(port),
+        HOTPATH_OTLP_PORT: String(otlpPort),
         OTEL_SERVICE_NAME: service,
         OTEL_METRICS_EXPORTER: 'prometheus',
         OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
@@ -83,6 +87,7 @@ export async function startAnalyzer(options: StartAnalyzerOptions): Promise<Anal
       : addScrapeTarget(options.scrapeTargetsDir, service, { address: `127.0.0.1:${metricsPort}`, service });
   return {
     url,
+    otlpUrl: `http://127.0.0.1:${otlpPort}`,
     service,
     process: child,
     token: (role, subject = 'demo') =>

@@ -49,6 +49,7 @@ describe('hotpath serve, misconfigured', () => {
         PROMETHEUS_URL: inject('prometheusUrl'),
         HOTPATH_JWT_SECRET: SECRET,
         PORT: '0',
+        HOTPATH_OTLP_PORT: '0',
       },
       'serve',
     );
@@ -165,6 +166,7 @@ describe('the analyzer’s own telemetry', () => {
           HOTPATH_JWT_SECRET: SECRET,
           HOST: '127.0.0.1',
           PORT: String(port),
+          HOTPATH_OTLP_PORT: '0',
           HOTPATH_INTERVAL: '5s',
           OTEL_SERVICE_NAME: service,
           OTEL_METRICS_EXPORTER: 'prometheus',

@@ -57,6 +57,7 @@ const variables = z.object({
   ).optional(),
   HOTPATH_DATABASE_SERVICE: z.string().min(1).optional(),
   TEMPO_URL: url('http://tempo:3200', HTTP).optional(),
+  HOTPATH_OTLP_PORT: integer(0, 65_535).default(4318),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: integer(0, 65_535).default(8080),
   HOTPATH_INTERVAL: duration(5).default(duration(5).parse('1m')),
@@ -97,6 +98,13 @@ export interface ServiceConfig {
   readonly appDatabaseUrl?: string | undefined;
   readonly databaseService?: string | undefined;
   readonly tempoUrl?: string | undefined;
+  /**
+   * Traces: from Tempo when `TEMPO_URL` is set, otherwise the analyzer receives OTLP/HTTP traces itself on
+   * this port (`POST /v1/traces`) into a bounded in-memory window.
+   */
+  readonly traces:
+    | { readonly kind: 'tempo'; readonly url: string }
+    | { readonly kind: 'embedded'; readonly otlpPort: number };
   readonly host: string;
   readonly port: number;
   readonly intervalSeconds: number;
@@ -146,6 +154,10 @@ export function loadServiceConfig(env: Env = process.env): ServiceConfig {
     appDatabaseUrl: e.APP_DATABASE_URL,
     databaseService: e.HOTPATH_DATABASE_SERVICE,
     tempoUrl: e.TEMPO_URL,
+    traces:
+      e.TEMPO_URL === undefined
+        ? { kind: 'embedded' as const, otlpPort: e.HOTPATH_OTLP_PORT }
+        : { kind: 'tempo' as const, url: e.TEMPO_URL },
     host: e.HOST,
     port: e.PORT,
     intervalSeconds: e.HOTPATH_INTERVAL.seconds,

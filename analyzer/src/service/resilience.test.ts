@@ -58,6 +58,7 @@ describe('hotpath serve without Prometheus', () => {
       HOTPATH_JWT_SECRET: SECRET,
       HOST: '127.0.0.1',
       PORT: '0',
+      HOTPATH_OTLP_PORT: '0',
       HOTPATH_INTERVAL: '5s',
       HOTPATH_WINDOW: '1m',
     });
@@ -119,6 +120,7 @@ describe('two replicas on one store', () => {
       HOTPATH_JWT_SECRET: SECRET,
       HOST: '127.0.0.1',
       PORT: '0',
+      HOTPATH_OTLP_PORT: '0',
       HOTPATH_INTERVAL: '5s',
       HOTPATH_WINDOW: '1m',
     };

@@ -36,6 +36,7 @@ function env(storeUrl: string, extra: Record<string, string> = {}): Record<strin
     HOTPATH_JWT_SECRET: SECRET,
     HOST: '127.0.0.1',
     PORT: '0',
+    HOTPATH_OTLP_PORT: '0',
     // One cycle at start; tests trigger the others.
     HOTPATH_INTERVAL: '1h',
     HOTPATH_WINDOW: '5m',

@@ -5,6 +5,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import express from 'express';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { loadSlo } from '../slo.ts';
@@ -13,6 +14,10 @@ import { parseWindow } from '../sources/snapshot.ts';
 import { openCounts } from '../store/findings.ts';
 import { migrate } from '../store/migrate.ts';
 import { type AnalysisRun, claimScheduledRun, listRuns, queueRun } from '../store/runs.ts';
+import { EmbeddedTraceSource } from '../traces/embedded.ts';
+import { OTLP_TRACES_PATH, otlpTracesRouter } from '../traces/otlp-receiver.ts';
+import type { TraceSource } from '../traces/source.ts';
+import { TempoClient } from '../traces/tempo.ts';
 import { redactedConfig, type ServiceConfig } from './config.ts';
 import { runCycle } from './cycle.ts';
 import { createApp, type Readiness, type UpstreamCheck } from './http/app.ts';
@@ -22,6 +27,8 @@ import { analyzerTelemetry } from './telemetry.ts';
 export interface ServiceHandle {
   /** Base URL the API listens on. */
   readonly url: string;
+  /** Base URL of the OTLP/HTTP trace receiver (`…/v1/traces`), when traces are embedded. */
+  readonly otlpUrl: string | undefined;
   /** Resolves when the cycles in flight have finished (tests and shutdown). */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -77,6 +84,11 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     log.info({ applied, version }, 'store schema up to date');
   }
   const prometheus = new PrometheusClient({ url: config.prometheusUrl });
+  const embedded = config.traces.kind === 'embedded' ? new EmbeddedTraceSource() : undefined;
+  const traces: TraceSource =
+    config.traces.kind === 'tempo'
+      ? new TempoClient({ url: config.traces.url })
+      : (embedded as EmbeddedTraceSource);
   const telemetry = analyzerTelemetry();
   const refreshOpen = () =>
     openCounts(store)
@@ -91,6 +103,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     window: config.window,
     appDatabaseUrl: config.appDatabaseUrl,
     databaseService: config.databaseService,
+    traces,
     autoResolveAfter: config.autoResolveAfter,
     telemetry,
     log,
@@ -180,7 +193,11 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       });
     }
     const entries = await Promise.all(Object.entries(checks).map(async ([k, v]) => [k, await v] as const));
-    return { ready: entries.every(([, c]) => c.status === 'up'), checks: Object.fromEntries(entries) };
+    return {
+      ready: entries.every(([, c]) => c.status === 'up'),
+      checks: Object.fromEntries(entries),
+      ...(embedded === undefined ? {} : { traces: { source: 'embedded', ...embedded.stats() } }),
+    };
   };
 
   const app = createApp({
@@ -196,9 +213,28 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(s)));
   });
-  const address = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  const base = (s: Server) =>
+    `http://${host.includes(':') ? `[${host}]` : host}:${(s.address() as AddressInfo).port}`;
+  const url = base(server);
+  // The OTLP receiver has its own port, like a collector's: exporters are configured with a base URL and no
+  // token, and their traffic must not share the API's rate limits.
+  let otlpServer: Server | undefined;
+  if (embedded !== undefined && config.traces.kind === 'embedded') {
+    const receiver = express();
+    receiver.disable('x-powered-by');
+    receiver.use(otlpTracesRouter({ source: embedded, log }));
+    receiver.use((req, res) => {
+      res
+        .status(404)
+        .json({ error: `no route ${req.method} ${req.path}; OTLP traces go to POST ${OTLP_TRACES_PATH}` });
+    });
+    const port = config.traces.otlpPort;
+    otlpServer = await new Promise<Server>((resolve, reject) => {
+      const s = receiver.listen(port, config.host, (error?: Error) => (error ? reject(error) : resolve(s)));
+    });
+  }
+  const otlpUrl = otlpServer === undefined ? undefined : base(otlpServer);
   log.info(
     { url, interval: `${config.intervalSeconds}s`, window: config.window, replica: config.replica },
     'hotpath serve: listening',
@@ -209,10 +245,15 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   };
   return {
     url,
+    otlpUrl,
     idle,
     async stop() {
       stopping = true;
       if (timer !== undefined) clearTimeout(timer);
+      if (otlpServer !== undefined) {
+        otlpServer.closeIdleConnections();
+        await new Promise<void>((resolve) => otlpServer?.close(() => resolve()));
+      }
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await idle();

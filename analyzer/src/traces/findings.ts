@@ -9,7 +9,7 @@ import type { TraceDetectorLimits, TraceFindingKind, TraceSnapshot } from './typ
 /** The thresholds of DESIGN.md's detector table. */
 export const DEFAULT_TRACE_LIMITS: TraceDetectorLimits = Object.freeze({
   nPlusOne: { minRepeats: 5, minTotalMs: 50 },
-  parallelizable: { minSavedMs: 100, minSavedRatio: 0.1, maxGapMs: 5 },
+  parallelizable: { minSavedMs: 100, minSavedRatio: 0.1, maxGapMs: 20 },
   timeBreakdown: { minTraces: 1, minDurationMs: 0, dominantShare: 0.5 },
 });
 

@@ -42,6 +42,8 @@ export interface UpstreamCheck {
 export interface Readiness {
   readonly ready: boolean;
   readonly checks: Readonly<Record<string, UpstreamCheck>>;
+  /** The embedded trace window: what it holds and what it dropped (absent with Tempo). */
+  readonly traces?: Readonly<Record<string, string | number>>;
 }
 
 export interface ApiDeps {

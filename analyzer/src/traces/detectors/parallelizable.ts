@@ -9,7 +9,8 @@
  * - nothing inside an explicit transaction (between `BEGIN` and `COMMIT`/`ROLLBACK` siblings): one connection
  *   runs one statement at a time, so they cannot overlap however they are written;
  * - a run is broken by any other child span between two calls (that work may compute the next call's input),
- *   by a gap longer than `maxGapMs` (the code did something with the previous result before the next call),
+ *   by a gap longer than `maxGapMs` (the code did something with the previous result before the next call;
+ *   20 ms by default, because a busy event loop alone delays the next call by several ms),
  *   and by overlap (calls that already overlap are concurrent, not sequential);
  * - consecutive calls in a run may repeat the same statement (then the N+1 detector may also report them).
  * Saving = sum of the durations − the longest, which is what the run would take if all ran at once.
@@ -25,7 +26,6 @@ import {
   requestsByRoute,
   round,
   routeRateKey,
-  shortHash,
   traceFindingId,
 } from '../findings.ts';
 import { normalizeSql } from '../fingerprint.ts';
@@ -169,8 +169,9 @@ export function detect(snapshot: TraceSnapshot, limits: TraceDetectorLimits): Tr
   for (const t of indexed) {
     for (const parent of t.trace.spans) {
       for (const run of runsUnder(parent, t, snapshot, limits)) {
-        const signature = [...new Set(run.calls.map((c) => c.signature))].join('\n');
-        const key = `${run.service}\0${run.subject}\0${signature}`;
+        // One finding per route: a run cut short by a busy event loop (4 calls instead of 5) is the same problem,
+        // and the finding's id must not change with it.
+        const key = `${run.service}\0${run.subject}`;
         const list = groups.get(key);
         if (list === undefined) groups.set(key, [run]);
         else list.push(run);
@@ -183,7 +184,6 @@ export function detect(snapshot: TraceSnapshot, limits: TraceDetectorLimits): Tr
   const findings: TraceFinding[] = [];
   for (const [key, runs] of groups) {
     const first = runs[0] as Run;
-    const signature = key.split('\0').slice(2).join('\0');
     const savedMean = mean(runs.map((r) => r.savedMs));
     const sumMean = mean(runs.map((r) => r.sumMs));
     const savedShare = mean(runs.map((r) => (r.requestMs > 0 ? r.savedMs / r.requestMs : 0)));
@@ -212,7 +212,7 @@ export function detect(snapshot: TraceSnapshot, limits: TraceDetectorLimits): Tr
             childMatcher,
             'count() >= 2',
           );
-    const subject = `${first.subject} [sequential ${shortHash(signature)}]`;
+    const subject = first.subject;
     const what = kinds.has('http') ? (kinds.has('db') ? 'calls' : 'HTTP calls') : 'queries';
     findings.push(
       withTraceRecommendations({

@@ -1,0 +1,168 @@
+/**
+ * Trace analysis end to end: the demo (real SDK, real pg) exports its traces over OTLP/HTTP to the analyzer's
+ * own receiver (the embedded trace source); `hotpath serve` analyzes them with the demo's metrics from the real
+ * Prometheus. With `n-plus-one` on it must report the N+1 on the category route, with the repeated statement's
+ * fingerprint and the demo's loop count; `parallelizable-queries` likewise on /api/stats; a healthy demo neither.
+ */
+
+import { SignJWT } from 'jose';
+import { fingerprint } from 'libpg-query';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadServiceConfig } from '../analyzer/src/service/config.ts';
+import { type ServiceHandle, startService } from '../analyzer/src/service/service.ts';
+import { drive, emptyDatabase, eventually, promQuery, shopDatabase, startTestDemo } from './harness.ts';
+
+const SECRET = 'trace-e2e-secret-long-enough-for-hs256';
+const CATEGORY = 'category-3';
+/** The statement the demo's n-plus-one loop runs once per product of the category. */
+const LOOP_STATEMENT =
+  'SELECT count(*)::int AS orders, coalesce(sum(quantity), 0)::int AS units FROM orders WHERE product_id = $1';
+
+interface ApiFinding {
+  id: string;
+  kind: string;
+  layer: string;
+  service: string;
+  subject: string;
+  severity: string;
+  title: string;
+  evidence: {
+    values: Record<string, string | number>;
+    traceIds?: string[];
+    queries: { language: string; text: string }[];
+  };
+  recommendations: { action: string; artifact?: string; verify: string }[];
+}
+
+describe('trace analysis end to end (embedded trace source)', () => {
+  let service: ServiceHandle;
+  let token: string;
+  let databaseUrl: string;
+  let productsInCategory: number;
+  const outcomes: string[] = [];
+
+  beforeAll(async () => {
+    service = await startService(
+      loadServiceConfig({
+        HOTPATH_DATABASE_URL: await emptyDatabase(),
+        PROMETHEUS_URL: inject('prometheusUrl'),
+        HOTPATH_JWT_SECRET: SECRET,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        HOTPATH_OTLP_PORT: '0',
+        // Cycles only when asked for: each scenario triggers its own.
+        HOTPATH_INTERVAL: '1h',
+        HOTPATH_WINDOW: '2m',
+      }),
+      pino({ level: 'silent' }),
+    );
+    token = await new SignJWT({ role: 'operator' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('e2e')
+      .setExpirationTime('30m')
+      .sign(new TextEncoder().encode(SECRET));
+    databaseUrl = await shopDatabase('traces');
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM products WHERE category = $1',
+        [CATEGORY],
+      );
+      productsInCategory = rows[0]?.n ?? 0;
+    } finally {
+      await client.end();
+    }
+    expect(productsInCategory).toBeGreaterThanOrEqual(5);
+  });
+  afterAll(async () => {
+    await service?.stop();
+    if (outcomes.length > 0) console.log(`[trace e2e] ${outcomes.join('; ')}`);
+  });
+
+  const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
+    const response = await fetch(`${service.url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    });
+    const body = (await response.json()) as T;
+    if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(body)}`);
+    return body;
+  };
+
+  /** A demo with `scenarios` on, traffic on the two routes, one analysis; the trace findings for its service. */
+  async function analyzeDemo(scenarios: string[]): Promise<ApiFinding[]> {
+    const demo = await startTestDemo({ scenarios, databaseUrl, otlpEndpoint: service.otlpUrl as string });
+    try {
+      // Two rounds a few seconds apart, so Prometheus sees the routes' counters move within the window.
+      for (let round = 0; round < 2; round++) {
+        await drive(12, 2, (i) =>
+          fetch(i % 2 === 0 ? `${demo.url}/api/categories/${CATEGORY}/products` : `${demo.url}/api/stats`),
+        );
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+      await eventually(async () => {
+        const [rate] = await promQuery(
+          `sum(rate(http_server_request_duration_seconds_count{job="${demo.service}"}[2m]))`,
+        );
+        expect(rate?.value ?? 0).toBeGreaterThan(0);
+      }, 30_000);
+      const run = await api<{ id: number }>('/api/v1/analyses', {
+        method: 'POST',
+        body: JSON.stringify({ window: '2m' }),
+      });
+      const done = await eventually(async () => {
+        const r = await api<{ status: string; error: string | null }>(`/api/v1/analyses/${run.id}`);
+        if (r.status === 'queued' || r.status === 'running')
+          throw new Error(`analysis ${run.id} is ${r.status}`);
+        return r;
+      }, 60_000);
+      expect(done).toMatchObject({ status: 'succeeded', error: null });
+      const { items } = await api<{ items: ApiFinding[] }>(
+        `/api/v1/findings?service=${encodeURIComponent(demo.service)}&kind=n-plus-one,parallelizable-queries&status=open`,
+      );
+      return items;
+    } finally {
+      await demo.stop();
+    }
+  }
+
+  it('reports the N+1 of the category route with the repeated statement and the loop’s count', async () => {
+    const findings = await analyzeDemo(['n-plus-one']);
+    const nPlusOne = findings.filter((f) => f.kind === 'n-plus-one');
+    expect(nPlusOne).toHaveLength(1);
+    const [f] = nPlusOne as [ApiFinding];
+    expect(f.layer).toBe('database');
+    expect(f.subject.startsWith('GET /api/categories/:category/products')).toBe(true);
+    expect(f.evidence.values.fingerprint).toBe(await fingerprint(LOOP_STATEMENT));
+    expect(f.evidence.values.count_per_request_median).toBe(productsInCategory);
+    expect(f.evidence.traceIds?.length ?? 0).toBeGreaterThan(0);
+    expect(f.evidence.queries.some((q) => q.language === 'traceql')).toBe(true);
+    expect(f.recommendations[0]?.artifact).toMatch(/= ANY\(\$1/);
+    expect(findings.filter((x) => x.kind === 'parallelizable-queries')).toEqual([]);
+    outcomes.push(
+      `n-plus-one: ${f.evidence.values.count_per_request_median} × ${f.evidence.values.statement}`,
+    );
+  }, 180_000);
+
+  it('reports the sequential statements of /api/stats as parallelizable', async () => {
+    const findings = await analyzeDemo(['parallelizable-queries']);
+    const parallel = findings.filter((f) => f.kind === 'parallelizable-queries');
+    expect(parallel).toHaveLength(1);
+    const [f] = parallel as [ApiFinding];
+    expect(f.subject).toBe('GET /api/stats');
+    expect(f.evidence.values.calls_per_run_median).toBe(5);
+    expect(Number(f.evidence.values.saved_ms_mean)).toBeGreaterThanOrEqual(100);
+    expect(f.recommendations[0]?.artifact).toMatch(/Promise\.all/);
+    expect(findings.filter((x) => x.kind === 'n-plus-one')).toEqual([]);
+    outcomes.push(`parallelizable: ${f.evidence.values.saved_ms_mean} ms saved per request`);
+  }, 180_000);
+
+  it('reports neither for a healthy demo', async () => {
+    const findings = await analyzeDemo([]);
+    expect(findings.map((f) => `${f.kind} ${f.subject}`)).toEqual([]);
+    outcomes.push('healthy: no trace finding');
+  }, 180_000);
+});
