@@ -182,7 +182,7 @@ export function detect(snapshot: TraceSnapshot, limits: TraceDetectorLimits): Tr
   const routes = requestsByRoute(indexed);
 
   const findings: TraceFinding[] = [];
-  for (const [key, runs] of groups) {
+  for (const runs of groups.values()) {
     const first = runs[0] as Run;
     const savedMean = mean(runs.map((r) => r.savedMs));
     const sumMean = mean(runs.map((r) => r.sumMs));
