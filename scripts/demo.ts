@@ -7,9 +7,11 @@
  */
 import { parseArgs } from 'node:util';
 import { analyze } from '../analyzer/src/analyze.ts';
+import { rank } from '../analyzer/src/findings.ts';
 import { render } from '../analyzer/src/report.ts';
 import { loadSlo } from '../analyzer/src/slo.ts';
 import { PrometheusClient } from '../analyzer/src/sources/prometheus.ts';
+import type { Finding } from '../analyzer/src/types.ts';
 import { parseScenarioList, SCENARIO_NAMES } from '../demo/src/scenarios.ts';
 import { type AnalyzerProcess, startAnalyzer } from './lib/analyzer.ts';
 import { type DemoProcess, startDemo } from './lib/demo.ts';
@@ -74,6 +76,33 @@ async function step<T>(label: string, work: () => Promise<T>): Promise<T> {
   return result;
 }
 
+/** Runs one analysis in the analyzer service and returns its open trace findings (N+1, parallelizable…). */
+async function traceFindings(analyzer: AnalyzerProcess, window: string): Promise<Finding[]> {
+  const headers = {
+    authorization: `Bearer ${await analyzer.token('operator')}`,
+    'content-type': 'application/json',
+  };
+  const longest = window.endsWith('s') && Number.parseInt(window, 10) < 60 ? '1m' : window;
+  const queued = await fetch(`${analyzer.url}/api/v1/analyses`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ window: longest }),
+  });
+  const { id } = (await queued.json()) as { id: number };
+  for (let i = 0; i < 60; i++) {
+    const run = (await (await fetch(`${analyzer.url}/api/v1/analyses/${id}`, { headers })).json()) as {
+      status: string;
+    };
+    if (run.status === 'succeeded' || run.status === 'failed') break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const kinds = 'n-plus-one,parallelizable-queries,time-breakdown';
+  const response = await fetch(`${analyzer.url}/api/v1/findings?kind=${kinds}&status=open,acknowledged`, {
+    headers,
+  });
+  return ((await response.json()) as { items: Finding[] }).items;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions();
   let postgres: PostgresServer | undefined;
@@ -95,7 +124,10 @@ async function main(): Promise<void> {
         window: `${seconds}s`,
         ...(databaseUrl === undefined ? {} : { databaseUrl, databaseService: 'demo-shop' }),
       });
-      console.log(`\n${render(analysis, 'table')}`);
+      // The traces are in the analyzer service (its OTLP receiver): one more cycle there, and its trace findings.
+      const fromTraces = analyzer === undefined ? [] : await traceFindings(analyzer, `${seconds}s`);
+      const findings = rank([...analysis.findings, ...fromTraces]);
+      console.log(`\n${render({ ...analysis, findings }, 'table')}`);
     } catch (error) {
       console.error(`demo: no analyzer report: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -130,16 +162,6 @@ async function main(): Promise<void> {
     });
     databaseUrl = shopUrl;
     prometheus = await step('starting Prometheus', () => startPrometheus({ scrapeInterval: '5s' }));
-    demo = await step('starting the instrumented shop (the first start seeds 2 million orders)', () =>
-      startDemo({
-        databaseUrl: shopUrl,
-        service: 'demo-shop',
-        scenarios: options.scenarios,
-        scrapeTargetsDir: (prometheus as PrometheusServer).targetsDir,
-        port: options.port,
-        env: { OTEL_METRIC_EXPORT_INTERVAL: '5000' },
-      }),
-    );
     const storeUrl = await createDatabase(postgres, 'hotpath');
     analyzer = await step('starting the analyzer (hotpath serve)', () =>
       startAnalyzer({
@@ -150,6 +172,19 @@ async function main(): Promise<void> {
         interval: '30s',
         window: '5m',
         scrapeTargetsDir: (prometheus as PrometheusServer).targetsDir,
+      }),
+    );
+    const traces = analyzer.otlpUrl;
+    demo = await step('starting the instrumented shop (the first start seeds 2 million orders)', () =>
+      startDemo({
+        databaseUrl: shopUrl,
+        service: 'demo-shop',
+        scenarios: options.scenarios,
+        scrapeTargetsDir: (prometheus as PrometheusServer).targetsDir,
+        port: options.port,
+        // Traces go to the analyzer's own OTLP receiver: its N+1 and parallelizable-query detectors read them.
+        otlpEndpoint: traces,
+        env: { OTEL_METRIC_EXPORT_INTERVAL: '5000' },
       }),
     );
   } catch (error) {
@@ -168,6 +203,7 @@ Hotpath demo is running.
   shop metrics     http://${demo.metricsAddress}/metrics   (pull mode, renamed to OTLP names by Prometheus)
   Prometheus       ${prometheus.url}
   PostgreSQL       ${postgres.urlFor('shop')}
+  traces (OTLP)     ${analyzer.otlpUrl}/v1/traces   (the shop exports its traces to the analyzer)
   analyzer API     ${analyzer.url}/api/v1/findings   (OpenAPI: ${analyzer.url}/api/v1/openapi.json)
   viewer token     ${await analyzer.token('viewer')}
   scenarios on     ${options.scenarios.length === 0 ? 'none (healthy)' : options.scenarios.join(', ')}

@@ -5,16 +5,15 @@
  * fingerprint and the demo's loop count; `parallelizable-queries` likewise on /api/stats; a healthy demo neither.
  */
 
-import { SignJWT } from 'jose';
 import { fingerprint } from 'libpg-query';
 import pg from 'pg';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../analyzer/src/service/config.ts';
 import { type ServiceHandle, startService } from '../analyzer/src/service/service.ts';
+import { testServiceEnv, testToken } from '../analyzer/src/service/testdata.ts';
 import { drive, emptyDatabase, eventually, promQuery, shopDatabase, startTestDemo } from './harness.ts';
 
-const SECRET = 'trace-e2e-secret-long-enough-for-hs256';
 const CATEGORY = 'category-3';
 /** The statement the demo's n-plus-one loop runs once per product of the category. */
 const LOOP_STATEMENT =
@@ -45,24 +44,11 @@ describe('trace analysis end to end (embedded trace source)', () => {
 
   beforeAll(async () => {
     service = await startService(
-      loadServiceConfig({
-        HOTPATH_DATABASE_URL: await emptyDatabase(),
-        PROMETHEUS_URL: inject('prometheusUrl'),
-        HOTPATH_JWT_SECRET: SECRET,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        HOTPATH_OTLP_PORT: '0',
-        // Cycles only when asked for: each scenario triggers its own.
-        HOTPATH_INTERVAL: '1h',
-        HOTPATH_WINDOW: '2m',
-      }),
+      // Cycles only when asked for: each scenario triggers its own.
+      loadServiceConfig(testServiceEnv(await emptyDatabase(), { HOTPATH_WINDOW: '2m' })),
       pino({ level: 'silent' }),
     );
-    token = await new SignJWT({ role: 'operator' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject('e2e')
-      .setExpirationTime('30m')
-      .sign(new TextEncoder().encode(SECRET));
+    token = await testToken('operator', 'e2e');
     databaseUrl = await shopDatabase('traces');
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
@@ -153,7 +139,9 @@ describe('trace analysis end to end (embedded trace source)', () => {
     expect(parallel).toHaveLength(1);
     const [f] = parallel as [ApiFinding];
     expect(f.subject).toBe('GET /api/stats');
-    expect(f.evidence.values.calls_per_run_median).toBe(5);
+    // The five report statements; a busy machine sometimes delays one past the 20 ms gap, cutting a run short.
+    expect(String(f.evidence.values.statements).split('\n')).toHaveLength(5);
+    expect(Number(f.evidence.values.calls_per_run_median)).toBeGreaterThanOrEqual(4);
     expect(Number(f.evidence.values.saved_ms_mean)).toBeGreaterThanOrEqual(100);
     expect(f.recommendations[0]?.artifact).toMatch(/Promise\.all/);
     expect(findings.filter((x) => x.kind === 'n-plus-one')).toEqual([]);

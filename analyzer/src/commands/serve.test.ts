@@ -7,15 +7,12 @@ import { METRICS, prometheusName, prometheusSeries } from '@hotpath/instrumentat
 import { jwtVerify } from 'jose';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
-import { REPO_ROOT } from '../../../scripts/lib/demo.ts';
-import { freePort, startProcess, waitFor } from '../../../scripts/lib/process.ts';
-import { addScrapeTarget } from '../../../scripts/lib/prometheus.ts';
+import { startAnalyzer } from '../../../scripts/lib/analyzer.ts';
 import { emptyDatabase, eventually, promQuery, uniqueService } from '../../../test/harness.ts';
 import { findingId } from '../findings.ts';
-import { recordCycle } from '../store/findings.ts';
 import { loadMigrations, migrate } from '../store/migrate.ts';
-import { queueRun } from '../store/runs.ts';
-import { CLI, hotpathWithEnv } from './run-cli.ts';
+import { recordTestCycle } from '../store/testdata.ts';
+import { hotpathWithEnv } from './run-cli.ts';
 
 const SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 /** Variables of the runner that would leak into the child's configuration. */
@@ -110,95 +107,50 @@ describe('the analyzer’s own telemetry', () => {
   it('exports open findings, cycle durations and failures, as Prometheus sees them', async () => {
     const storeUrl = await emptyDatabase();
     const pool = new pg.Pool({ connectionString: storeUrl, max: 1 });
-    const service = uniqueService('hotpath-analyzer');
+    const finding = (subject: string, severity: 'warning' | 'critical') => ({
+      id: findingId('slow-statement', 'shop', subject),
+      kind: 'slow-statement' as const,
+      layer: 'database' as const,
+      service: 'shop',
+      subject,
+      severity,
+      impact: 0.1,
+      title: subject,
+      summary: subject,
+      evidence: { values: {}, window: '15m', queries: [] },
+      recommendations: [],
+    });
     try {
       await migrate(pool);
-      const run = await queueRun(pool, {
-        trigger: 'cli',
-        windowSeconds: 60,
-        replica: 't',
-        requestedBy: null,
-      });
-      const client = await pool.connect();
-      try {
-        const finding = (subject: string, severity: 'warning' | 'critical') => ({
-          id: findingId('slow-statement', 'shop', subject),
-          kind: 'slow-statement' as const,
-          layer: 'database' as const,
-          service: 'shop',
-          subject,
-          severity,
-          impact: 0.1,
-          title: subject,
-          summary: subject,
-          evidence: { values: {}, window: '15m', queries: [] },
-          recommendations: [],
-        });
-        await recordCycle(
-          client,
-          [finding('a', 'critical'), finding('b', 'critical'), finding('c', 'warning')],
-          {
-            runId: run.id,
-            autoResolveAfter: 3,
-            covered: () => false,
-          },
-        );
-      } finally {
-        client.release();
-      }
+      await recordTestCycle(pool, [
+        finding('a', 'critical'),
+        finding('b', 'critical'),
+        finding('c', 'warning'),
+      ]);
     } finally {
       await pool.end();
     }
 
-    const port = await freePort();
-    const metricsPort = await freePort();
-    const child = startProcess(
-      'hotpath serve',
-      process.execPath,
-      ['--import', '@hotpath/instrumentation/register', CLI, 'serve'],
-      {
-        cwd: REPO_ROOT,
-        env: {
-          ...(process.env as Record<string, string>),
-          HOTPATH_DATABASE_URL: storeUrl,
-          // Nothing listens there: every cycle fails.
-          PROMETHEUS_URL: 'http://127.0.0.1:9',
-          HOTPATH_JWT_SECRET: SECRET,
-          HOST: '127.0.0.1',
-          PORT: String(port),
-          HOTPATH_OTLP_PORT: '0',
-          HOTPATH_INTERVAL: '5s',
-          OTEL_SERVICE_NAME: service,
-          OTEL_METRICS_EXPORTER: 'prometheus',
-          OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
-          OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
-          OTEL_TRACES_EXPORTER: 'none',
-          OTEL_LOGS_EXPORTER: 'none',
-          HOTPATH_IGNORE_INCOMING_PATHS: '/healthz,/readyz',
-        },
-      },
-    );
-    const unregister = addScrapeTarget(inject('prometheusTargetsDir'), service, {
-      address: `127.0.0.1:${metricsPort}`,
-      service,
+    const analyzer = await startAnalyzer({
+      storeUrl,
+      // Nothing listens there: every cycle fails.
+      prometheusUrl: 'http://127.0.0.1:9',
+      interval: '5s',
+      service: uniqueService('hotpath-analyzer'),
+      scrapeTargetsDir: inject('prometheusTargetsDir'),
     });
+    const job = analyzer.service;
     try {
-      await waitFor(
-        'hotpath serve',
-        30_000,
-        child,
-        async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok,
-      );
       const open = prometheusName(METRICS.hotpathFindingsOpen);
       const byKind = await eventually(async () => {
-        const samples = await promQuery(`sum by (hotpath_finding_severity) (${open}{job="${service}"})`);
+        const samples = await promQuery(`sum by (hotpath_finding_severity) (${open}{job="${job}"})`);
         if (samples.length < 2) throw new Error(`${open}: ${JSON.stringify(samples)}`);
         return Object.fromEntries(samples.map((s) => [s.metric.hotpath_finding_severity, s.value]));
       }, 45_000);
       expect(byKind).toEqual({ critical: 2, warning: 1 });
 
-      const failures = `${prometheusName(METRICS.hotpathAnalysisFailures)}{job="${service}"}`;
-      const durations = `${prometheusSeries(METRICS.hotpathAnalysisDuration, 'count')}{job="${service}", hotpath_analysis_outcome="failed"}`;
+      const failures = `${prometheusName(METRICS.hotpathAnalysisFailures)}{job="${job}"}`;
+      const durations = `${prometheusSeries(METRICS.hotpathAnalysisDuration, 'count')}{job="${job}", hotpath_analysis_outcome="failed"}`;
       const [failed, timed] = await eventually(async () => {
         const [f, d] = await Promise.all([promQuery(failures), promQuery(durations)]);
         if ((f[0]?.value ?? 0) < 1 || (d[0]?.value ?? 0) < 1) throw new Error('no failed cycle exported yet');
@@ -206,11 +158,10 @@ describe('the analyzer’s own telemetry', () => {
       }, 45_000);
       expect(failed).toBeGreaterThanOrEqual(1);
       expect(timed).toBeGreaterThanOrEqual(1);
-      expect(child.exited()).toBeUndefined();
+      expect(analyzer.process.exited()).toBeUndefined();
     } finally {
-      unregister();
-      await child.stop('SIGTERM');
+      await analyzer.stop();
     }
-    expect(child.exited()?.code).toBe(0);
+    expect(analyzer.process.exited()?.code).toBe(0);
   }, 120_000);
 });

@@ -5,15 +5,14 @@
 
 import type { AddressInfo } from 'node:net';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { SignJWT } from 'jose';
 import pg from 'pg';
 import { pino } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
 import { emptyDatabase, eventually } from '../../../test/harness.ts';
 import { loadServiceConfig } from './config.ts';
 import { startService } from './service.ts';
+import { testServiceEnv, testToken } from './testdata.ts';
 
-const SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 const quiet = pino({ level: 'silent' });
 
 /** A TCP relay to the real Prometheus on a fixed port; `cut()` makes the port refuse connections. */
@@ -52,16 +51,13 @@ describe('hotpath serve without Prometheus', () => {
   it('says which upstream is down, records the failed cycle, stays up and recovers by itself', async () => {
     const prometheus = await relay(new URL(inject('prometheusUrl')));
     const storeUrl = await emptyDatabase();
-    const config = loadServiceConfig({
-      HOTPATH_DATABASE_URL: storeUrl,
-      PROMETHEUS_URL: prometheus.url(),
-      HOTPATH_JWT_SECRET: SECRET,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      HOTPATH_OTLP_PORT: '0',
-      HOTPATH_INTERVAL: '5s',
-      HOTPATH_WINDOW: '1m',
-    });
+    const config = loadServiceConfig(
+      testServiceEnv(storeUrl, {
+        PROMETHEUS_URL: prometheus.url(),
+        HOTPATH_INTERVAL: '5s',
+        HOTPATH_WINDOW: '1m',
+      }),
+    );
     await prometheus.cut();
     const service = await startService(config, quiet);
     const store = new pg.Pool({ connectionString: storeUrl, max: 1 });
@@ -114,16 +110,7 @@ describe('hotpath serve without Prometheus', () => {
 describe('two replicas on one store', () => {
   it('run each scheduled cycle once, never two cycles at the same time', async () => {
     const storeUrl = await emptyDatabase();
-    const env = {
-      HOTPATH_DATABASE_URL: storeUrl,
-      PROMETHEUS_URL: inject('prometheusUrl'),
-      HOTPATH_JWT_SECRET: SECRET,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      HOTPATH_OTLP_PORT: '0',
-      HOTPATH_INTERVAL: '5s',
-      HOTPATH_WINDOW: '1m',
-    };
+    const env = testServiceEnv(storeUrl, { HOTPATH_INTERVAL: '5s', HOTPATH_WINDOW: '1m' });
     const replicas = await Promise.all(
       ['a', 'b'].map((r) =>
         startService(loadServiceConfig({ ...env, HOTPATH_REPLICA: `replica-${r}` }), quiet),
@@ -132,11 +119,7 @@ describe('two replicas on one store', () => {
     const store = new pg.Pool({ connectionString: storeUrl, max: 1 });
     try {
       // Both replicas are also asked for analyses at once: those must queue behind the lock too.
-      const operator = await new SignJWT({ role: 'operator' })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject('otto')
-        .setExpirationTime('5m')
-        .sign(new TextEncoder().encode(SECRET));
+      const operator = await testToken('operator', 'otto');
       const triggered = await Promise.all(
         replicas.flatMap((s) =>
           [0, 1].map(() =>

@@ -6,18 +6,18 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import pg from 'pg';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyDatabase, eventually } from '../../../test/harness.ts';
 import { findingId } from '../findings.ts';
-import { recordCycle } from '../store/findings.ts';
 import { migrate } from '../store/migrate.ts';
-import { queueRun } from '../store/runs.ts';
+import { recordTestCycle } from '../store/testdata.ts';
 import type { Finding } from '../types.ts';
 import { loadServiceConfig } from './config.ts';
 import { ROUTES } from './http/routes.ts';
 import { type ServiceHandle, startService } from './service.ts';
+import { TEST_SECRET, testServiceEnv } from './testdata.ts';
 
-const SECRET = 'test-secret-that-is-long-enough-for-hs256!';
+const SECRET = TEST_SECRET;
 const key = new TextEncoder().encode(SECRET);
 
 async function token(claims: Record<string, unknown>, options: { alg?: string; expiresIn?: string } = {}) {
@@ -27,21 +27,6 @@ async function token(claims: Record<string, unknown>, options: { alg?: string; e
     .setIssuedAt()
     .setExpirationTime(options.expiresIn ?? '5m')
     .sign(options.alg === 'HS512' ? new TextEncoder().encode(`${SECRET}${SECRET}`) : key);
-}
-
-function env(storeUrl: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    HOTPATH_DATABASE_URL: storeUrl,
-    PROMETHEUS_URL: inject('prometheusUrl'),
-    HOTPATH_JWT_SECRET: SECRET,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    HOTPATH_OTLP_PORT: '0',
-    // One cycle at start; tests trigger the others.
-    HOTPATH_INTERVAL: '1h',
-    HOTPATH_WINDOW: '5m',
-    ...extra,
-  };
 }
 
 const quiet = pino({ level: 'silent' });
@@ -73,20 +58,7 @@ async function seed(storeUrl: string, findings: Finding[]): Promise<void> {
   const pool = new pg.Pool({ connectionString: storeUrl, max: 1 });
   try {
     await migrate(pool);
-    const run = await queueRun(pool, {
-      trigger: 'cli',
-      windowSeconds: 900,
-      replica: 'seed',
-      requestedBy: null,
-    });
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await recordCycle(client, findings, { runId: run.id, autoResolveAfter: 3, covered: () => false });
-      await client.query('COMMIT');
-    } finally {
-      client.release();
-    }
+    await recordTestCycle(pool, findings);
   } finally {
     await pool.end();
   }
@@ -107,7 +79,7 @@ describe('hotpath serve API', () => {
   beforeAll(async () => {
     storeUrl = await emptyDatabase();
     await seed(storeUrl, [first, second, third]);
-    service = await startService(loadServiceConfig(env(storeUrl)), quiet);
+    service = await startService(loadServiceConfig(testServiceEnv(storeUrl)), quiet);
     [viewer, operator, admin] = await Promise.all([
       token({ role: 'viewer', sub: 'vera' }),
       token({ role: 'operator', sub: 'otto' }),
@@ -298,7 +270,7 @@ describe('hotpath serve API', () => {
     });
     expect(ack.status).toBe(201);
     await service.stop();
-    service = await startService(loadServiceConfig(env(storeUrl)), quiet);
+    service = await startService(loadServiceConfig(testServiceEnv(storeUrl)), quiet);
     const finding = (await (await call(`/api/v1/findings/${third.id}`, { token: viewer })).json()) as {
       status: string;
     };
@@ -360,7 +332,10 @@ describe('hotpath serve API', () => {
 describe('hotpath serve rate limiting', () => {
   it('answers 429 with RateLimit headers once a caller exceeds the limit, and only that caller', async () => {
     const storeUrl = await emptyDatabase();
-    const service = await startService(loadServiceConfig(env(storeUrl, { HOTPATH_RATE_LIMIT: '5' })), quiet);
+    const service = await startService(
+      loadServiceConfig(testServiceEnv(storeUrl, { HOTPATH_RATE_LIMIT: '5' })),
+      quiet,
+    );
     try {
       const busy = await token({ role: 'viewer', sub: 'busy' });
       const other = await token({ role: 'viewer', sub: 'other' });

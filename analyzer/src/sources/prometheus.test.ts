@@ -29,6 +29,21 @@ describe('PrometheusClient', () => {
     expect(series.every((s) => typeof s.labels.job === 'string')).toBe(true);
   });
 
+  it('runs range queries against the real Prometheus, points in time order', async () => {
+    const client = new PrometheusClient({ url: inject('prometheusUrl') });
+    const end = new Date();
+    const start = new Date(end.getTime() - 60_000);
+    const [series] = await client.queryRange('vector(7)', start, end, 15);
+    expect(series?.points.length).toBe(5);
+    expect(series?.points.every(([, v]) => v === 7)).toBe(true);
+    const times = series?.points.map(([t]) => t) ?? [];
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect((times.at(-1) ?? 0) - (times[0] ?? 0)).toBe(60);
+    await expect(client.queryRange('vector(', start, end, 15)).rejects.toThrowError(
+      /query refused \(HTTP 400\)/,
+    );
+  });
+
   it('names the upstream and the reason when a query is refused, without retrying it', async () => {
     const client = new PrometheusClient({ url: inject('prometheusUrl'), retries: 3 });
     const error = await client.query('sum(rate(x[1m])').catch((e: unknown) => e);

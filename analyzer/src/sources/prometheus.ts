@@ -21,11 +21,20 @@ export interface PrometheusClientOptions {
   readonly fetch?: typeof fetch;
 }
 
+/** One series of a range query: its labels and its points (Unix seconds, value). */
+export interface PrometheusSeries {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly points: readonly (readonly [number, number])[];
+}
+
 interface ApiResponse {
   status: 'success' | 'error';
   errorType?: string;
   error?: string;
-  data?: { resultType: string; result: { metric: Record<string, string>; value?: [number, string] }[] };
+  data?: {
+    resultType: string;
+    result: { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }[];
+  };
 }
 
 export class PrometheusClient {
@@ -55,6 +64,21 @@ export class PrometheusClient {
       return [{ labels: {}, value: Number(v) }];
     }
     return data.result.map((r) => ({ labels: r.metric, value: Number(r.value?.[1]) }));
+  }
+
+  /** A range query from `start` to `end` every `stepSeconds`: one entry per series, its points in time order. */
+  async queryRange(expr: string, start: Date, end: Date, stepSeconds: number): Promise<PrometheusSeries[]> {
+    const body = new URLSearchParams({
+      query: expr,
+      start: String(start.getTime() / 1000),
+      end: String(end.getTime() / 1000),
+      step: String(stepSeconds),
+    });
+    const response = await this.#post('/api/v1/query_range', body);
+    return (response.data?.result ?? []).map((r) => ({
+      labels: r.metric,
+      points: (r.values ?? []).map(([t, v]) => [t, Number(v)] as const),
+    }));
   }
 
   /** Whether Prometheus answers its readiness endpoint. */

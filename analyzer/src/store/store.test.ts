@@ -8,16 +8,10 @@ import { emptyDatabase } from '../../../test/harness.ts';
 import { ConfigError, ConflictError, NotFoundError } from '../errors.ts';
 import { findingId } from '../findings.ts';
 import type { Finding, Severity } from '../types.ts';
-import {
-  findingHistory,
-  getFinding,
-  listFindings,
-  openCounts,
-  recordCycle,
-  transitionFinding,
-} from './findings.ts';
+import { findingHistory, getFinding, listFindings, openCounts, transitionFinding } from './findings.ts';
 import { loadMigrations, MIGRATIONS_DIR, migrate, schemaVersion } from './migrate.ts';
-import { claimScheduledRun, getRun, queueRun } from './runs.ts';
+import { claimScheduledRun, getRun } from './runs.ts';
+import { recordTestCycle } from './testdata.ts';
 
 function finding(subject: string, severity: Severity = 'warning', impact = 0.1): Finding {
   return {
@@ -47,27 +41,7 @@ afterAll(async () => {
   await pool?.end();
 });
 
-async function cycle(findings: Finding[], covered = true, autoResolveAfter = 3) {
-  const run = await queueRun(pool, {
-    trigger: 'cli',
-    windowSeconds: 900,
-    replica: 'test',
-    requestedBy: null,
-  });
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const changes = await recordCycle(client, findings, {
-      runId: run.id,
-      autoResolveAfter,
-      covered: () => covered,
-    });
-    await client.query('COMMIT');
-    return changes;
-  } finally {
-    client.release();
-  }
-}
+const cycle = (findings: Finding[], covered = true) => recordTestCycle(pool, findings, { covered });
 
 describe('migrations', () => {
   it('apply once; a second run finds nothing to do', async () => {

@@ -81,6 +81,16 @@ describe('parallelizable detector', () => {
     expect(findings[0]?.evidence.values.calls_per_run_median).toBe(3);
   });
 
+  it('leaves an N+1 loop to the N+1 detector', async () => {
+    const loop: Span[] = [server({ id: 1, startMs: 0, durationMs: 400 })];
+    for (let i = 0; i < 5; i++) {
+      loop.push(query({ id: 10 + i, parent: 1, startMs: 1 + i * 61, durationMs: 60, sql: SQL[0] as string }));
+    }
+    expect(detect(await snapshotOf([trace(...loop)]), LIMITS)).toEqual([]);
+    // Four repeats are not a loop yet: they are worth running together.
+    expect(detect(await snapshotOf([trace(...loop.slice(0, 5))]), LIMITS)).toHaveLength(1);
+  });
+
   it('does not count overlapping spans as sequential', async () => {
     const spans = [
       server({ id: 1, startMs: 0, durationMs: 400 }),

@@ -12,7 +12,8 @@
  *   by a gap longer than `maxGapMs` (the code did something with the previous result before the next call;
  *   20 ms by default, because a busy event loop alone delays the next call by several ms),
  *   and by overlap (calls that already overlap are concurrent, not sequential);
- * - consecutive calls in a run may repeat the same statement (then the N+1 detector may also report them).
+ * - consecutive calls in a run may repeat the same statement, but not as often as an N+1 loop (`nPlusOne.minRepeats`
+ *   under one parent): those are the N+1 detector's finding, whose fix is one batched query.
  * Saving = sum of the durations − the longest, which is what the run would take if all ran at once.
  */
 import { formatPercent, formatSeconds, severityFor, shortSql } from '../../findings.ts';
@@ -137,13 +138,23 @@ function runsUnder(
       subject: server === undefined ? (tree.roots[0]?.name ?? parent.name) : routeSubject(server),
     });
   };
+  const children = tree.children(parent);
+  // A statement repeated like an N+1 loop under this parent is the N+1 detector's: its fix is one batched query,
+  // not running the loop's queries concurrently, and one problem must not be reported twice.
+  const repeats = new Map<string, number>();
+  for (const child of children) {
+    const fingerprint = snapshot.fingerprints.get(spanKey(child));
+    if (fingerprint !== undefined) repeats.set(fingerprint, (repeats.get(fingerprint) ?? 0) + 1);
+  }
+  const loop = (span: Span) =>
+    (repeats.get(snapshot.fingerprints.get(spanKey(span)) ?? '') ?? 0) >= limits.nPlusOne.minRepeats;
   let run: Call[] = [];
   let inTransaction = false;
-  for (const child of tree.children(parent)) {
+  for (const child of children) {
     const text = isDbSpan(child) ? (dbQueryText(child) ?? '') : '';
     if (TX_BEGIN.test(text)) inTransaction = true;
     else if (TX_END.test(text)) inTransaction = false;
-    const call = inTransaction ? null : asCall(child, snapshot);
+    const call = inTransaction || loop(child) ? null : asCall(child, snapshot);
     if (call === null) {
       flush(run);
       run = [];
