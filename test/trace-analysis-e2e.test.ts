@@ -94,7 +94,7 @@ describe('trace analysis end to end (embedded trace source)', () => {
           `sum(rate(http_server_request_duration_seconds_count{job="${demo.service}"}[2m]))`,
         );
         expect(rate?.value ?? 0).toBeGreaterThan(0);
-      }, 30_000);
+      }, 60_000);
       const run = await api<{ id: number }>('/api/v1/analyses', {
         method: 'POST',
         body: JSON.stringify({ window: '2m' }),
