@@ -82,6 +82,12 @@ describe('trace analysis end to end (embedded trace source)', () => {
   async function analyzeDemo(scenarios: string[]): Promise<ApiFinding[]> {
     const demo = await startTestDemo({ scenarios, databaseUrl, otlpEndpoint: service.otlpUrl as string });
     try {
+      // Traffic only once Prometheus scrapes the demo (file_sd discovery takes up to ~10 s): counters that were
+      // already still when the first scrape came would have no rate, and the analyzer would see no route.
+      await eventually(async () => {
+        const [up] = await promQuery(`up{job="${demo.service}"}`);
+        expect(up?.value).toBe(1);
+      }, 60_000);
       // Two rounds a few seconds apart, so Prometheus sees the routes' counters move within the window.
       for (let round = 0; round < 2; round++) {
         await drive(12, 2, (i) =>

@@ -27,6 +27,8 @@ export interface AnalysisOptions {
 export interface TraceCoverage {
   readonly read: boolean;
   readonly traces: number;
+  /** The routes whose traces were read, as `service\0METHOD /route`. */
+  readonly routes: readonly string[];
   readonly error?: string;
   /** The error itself (an `UpstreamError` naming the source, usually). */
   readonly cause?: unknown;
@@ -63,17 +65,18 @@ export async function analyze(options: AnalysisOptions): Promise<Analysis> {
     };
     findings.push(...detectAll(scoped, limitsFor(objectivesFor(options.slo, serviceName(service)))));
   }
-  let traces: TraceCoverage = { read: false, traces: 0 };
+  let traces: TraceCoverage = { read: false, traces: 0, routes: [] };
   if (options.traces !== undefined) {
     try {
       const step = await analyzeTraces(snapshot, { source: options.traces });
-      traces = { read: true, traces: step.traces };
+      traces = { read: true, traces: step.traces, routes: step.routes };
       findings.push(...explainSlowRoutes(findings, step.findings));
     } catch (error) {
       // Metric findings stand on their own: a trace source that fails costs the trace findings of this cycle only.
       traces = {
         read: false,
         traces: 0,
+        routes: [],
         error: error instanceof Error ? error.message : String(error),
         cause: error,
       };

@@ -48,6 +48,20 @@ async function adminCall(url: string, method: string, body: unknown): Promise<vo
 }
 
 export async function startDemo(options: StartDemoOptions): Promise<DemoProcess> {
+  // A port found free can be taken before the demo binds it (an outgoing connection gets it as its local port):
+  // the exporter then fails quietly, as telemetry must, and the demo would run unscraped. Try other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDemoOnce(options);
+    } catch (error) {
+      if (!(error instanceof MetricsPortTaken) || attempt === 3) throw error;
+    }
+  }
+}
+
+class MetricsPortTaken extends Error {}
+
+async function startDemoOnce(options: StartDemoOptions): Promise<DemoProcess> {
   const port = options.port ?? (await freePort());
   const metricsPort = await freePort();
   const env: Record<string, string> = {
@@ -87,6 +101,19 @@ export async function startDemo(options: StartDemoOptions): Promise<DemoProcess>
     throw error;
   }
   const metricsAddress = `127.0.0.1:${metricsPort}`;
+  const metricsUp = await waitFor(
+    'the demo metrics exporter',
+    3_000,
+    child,
+    async () => (await fetch(`http://${metricsAddress}/metrics`)).ok,
+  ).then(
+    () => true,
+    () => false,
+  );
+  if (!metricsUp) {
+    await child.stop('SIGKILL');
+    throw new MetricsPortTaken(`the demo's metrics exporter did not listen on ${metricsAddress}`);
+  }
   const unregister =
     options.scrapeTargetsDir === undefined
       ? () => {}

@@ -57,7 +57,11 @@ describe('hotpath serve configuration', () => {
   });
 
   it('wants exactly one way to check tokens', () => {
-    const both = { ...minimal, HOTPATH_JWKS_URL: 'https://idp.example/jwks.json' };
+    const both = {
+      ...minimal,
+      HOTPATH_JWKS_URL: 'https://idp.example/jwks.json',
+      HOTPATH_JWT_AUDIENCE: 'hotpath',
+    };
     expect(() => loadServiceConfig(both)).toThrowError(
       /set exactly one of HOTPATH_JWT_SECRET .* and HOTPATH_JWKS_URL/,
     );
@@ -88,7 +92,7 @@ describe('hotpath serve configuration', () => {
     expect(unknown).toEqual([]);
     const config = loadServiceConfig(env);
     expect(config.prometheusUrl).toBe('http://prometheus:9090');
-    expect(config.databaseService).toBe('demo-shop');
+    expect(config.databaseService).toBe('hotpath/demo-shop');
   });
 
   it('is documented in the README, one row per variable', () => {

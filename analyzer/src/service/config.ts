@@ -26,12 +26,12 @@ const url = (example: string, protocols: readonly string[]) =>
       { message: `must be a ${protocols[0]?.slice(0, -1)} URL, e.g. ${example}` },
     );
 
-const duration = (min: number) =>
+const duration = (min: number, max = 7 * 86_400) =>
   z.string().transform((s, ctx) => {
     try {
       const seconds = parseWindow(s);
-      if (seconds < min) {
-        ctx.addIssue({ code: 'custom', message: `must be at least ${min}s` });
+      if (seconds < min || seconds > max) {
+        ctx.addIssue({ code: 'custom', message: `must be from ${min}s to ${max / 86_400}d` });
         return z.NEVER;
       }
       return { text: s, seconds };
@@ -60,7 +60,8 @@ const variables = z.object({
   HOTPATH_OTLP_PORT: integer(0, 65_535).default(4318),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: integer(0, 65_535).default(8080),
-  HOTPATH_INTERVAL: duration(5).default(duration(5).parse('1m')),
+  // At most a day: setTimeout cannot wait longer than ~24.8 days, and a daily analysis is already rare.
+  HOTPATH_INTERVAL: duration(5, 86_400).default(duration(5, 86_400).parse('1m')),
   HOTPATH_WINDOW: duration(60).default(duration(60).parse('15m')),
   HOTPATH_AUTO_RESOLVE_CYCLES: integer(1, 1000).default(3),
   HOTPATH_SLO_FILE: z.string().min(1).optional(),

@@ -46,31 +46,47 @@ const TRACE_KINDS = new Set<string>(['n-plus-one', 'parallelizable-queries', 'ti
 /** Whether the cycle looked at a finding's service and source, so that not seeing it means it is gone. */
 export function coverage(
   snapshot: Snapshot,
-  tracesRead: boolean,
-): (finding: { kind: string; service: string }) => boolean {
+  traces: Pick<TraceCoverage, 'read' | 'routes'>,
+): (finding: { kind: string; service: string; subject: string }) => boolean {
   const services = new Set<string>();
   for (const list of [snapshot.routes, snapshot.runtime, snapshot.pools, snapshot.statements]) {
     for (const item of list) services.add(item.service);
   }
   const statementsRead = snapshot.queries.statements !== undefined;
+  // A trace finding is judged only when this cycle read traces of its route (`GET /x`, or `GET /x [fingerprint]`).
+  const traced = new Set(traces.read ? traces.routes : []);
+  const routeOf = (subject: string) => subject.replace(/ \[[^\]]*\]$/, '');
   return (f) =>
     services.has(f.service) &&
     (statementsRead || !STATEMENT_KINDS.has(f.kind)) &&
-    (tracesRead || !TRACE_KINDS.has(f.kind));
+    (!TRACE_KINDS.has(f.kind) || traced.has(`${f.service}\0${routeOf(f.subject)}`));
 }
 
-/** Runs the queued `run` to its end and returns it as recorded; never throws for an analysis failure. */
+/** How long a cycle waits for another one (on any replica) to finish before it gives up. */
+export const LOCK_WAIT = '10min';
+
+/** Runs the queued `run` to its end and returns it as recorded; never throws. */
 export async function runCycle(deps: CycleDeps, run: AnalysisRun): Promise<AnalysisRun> {
   const log = deps.log.child({ run: run.id, trigger: run.trigger });
-  const client = await deps.store.connect();
+  let client: pg.PoolClient | undefined;
+  // A checked-out client has no pool error listener: without this one, the store dropping the connection
+  // mid-cycle would be an unhandled 'error' event and end the process.
+  const onError = (error: Error) =>
+    log.warn({ err: error.message }, 'store connection lost during the cycle');
   let locked = false;
+  let started = performance.now();
   try {
+    client = await deps.store.connect();
+    client.on('error', onError);
+    // Bounded: a cycle stuck on a dead connection elsewhere must not stop this replica's schedule for good.
+    await client.query(`SET lock_timeout = '${LOCK_WAIT}'`);
     await client.query('SELECT pg_advisory_lock($1, $2)', [HOTPATH_LOCK_CLASS, CYCLE_LOCK]);
     locked = true;
+    await client.query('RESET lock_timeout');
     await markRunning(client, run.id);
     const abandoned = await failAbandonedRuns(client, run.id);
     if (abandoned > 0) log.warn({ abandoned }, 'marked runs of a stopped replica as failed');
-    const started = performance.now();
+    started = performance.now();
     let findings: readonly Finding[];
     let snapshot: Snapshot;
     let traces: TraceCoverage;
@@ -97,7 +113,9 @@ export async function runCycle(deps: CycleDeps, run: AnalysisRun): Promise<Analy
       changes = await recordCycle(client, findings, {
         runId: run.id,
         autoResolveAfter: deps.autoResolveAfter,
-        covered: coverage(snapshot, traces.read),
+        // Only the schedule, with the configured window, counts clean cycles: an analysis asked for through the
+        // API (any window, any number in a row) may open and refresh findings but never resolve them.
+        covered: run.trigger === 'schedule' ? coverage(snapshot, traces) : () => false,
       });
       await markSucceeded(client, run.id, { findings: findings.length, changes });
       await client.query('COMMIT');
@@ -106,24 +124,32 @@ export async function runCycle(deps: CycleDeps, run: AnalysisRun): Promise<Analy
       throw error;
     }
     deps.telemetry.cycleFinished('succeeded', (performance.now() - started) / 1000);
-    deps.telemetry.setOpenFindings(await openCounts(client));
     log.info({ findings: findings.length, ...changes }, 'analysis succeeded');
-    return await getRun(client, run.id);
+    try {
+      deps.telemetry.setOpenFindings(await openCounts(client));
+      return await getRun(client, run.id);
+    } catch {
+      // Recorded and committed: a failure to read it back does not make the cycle a failure.
+      return { ...run, status: 'succeeded', findings: findings.length, changes };
+    }
   } catch (error) {
-    // The store itself failed (connection lost, constraint): record it when the store still answers.
+    // The store itself failed (unreachable, connection lost, the lock wait ran out): record it if it answers.
     const message = `store: ${error instanceof Error ? error.message : String(error)}`;
     log.error({ err: message }, 'analysis cycle failed');
-    deps.telemetry.cycleFinished('failed', 0);
+    deps.telemetry.cycleFinished('failed', (performance.now() - started) / 1000);
     await markFailed(deps.store, run.id, message).catch(() => {});
     return await getRun(deps.store, run.id).catch(
       () => ({ ...run, status: 'failed', error: message }) as AnalysisRun,
     );
   } finally {
-    if (locked) {
-      await client
-        .query('SELECT pg_advisory_unlock($1, $2)', [HOTPATH_LOCK_CLASS, CYCLE_LOCK])
-        .catch(() => {});
+    if (client !== undefined) {
+      if (locked) {
+        await client
+          .query('SELECT pg_advisory_unlock($1, $2)', [HOTPATH_LOCK_CLASS, CYCLE_LOCK])
+          .catch(() => {});
+      }
+      client.off('error', onError);
+      client.release();
     }
-    client.release();
   }
 }

@@ -3,6 +3,8 @@
  * authorization matrix, validation, lifecycle across a restart, triggered analyses, rate limiting.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -160,6 +162,9 @@ describe('hotpath serve API', () => {
       token: await token({ role: 'admin' }, { alg: 'HS512' }),
     });
     expect(((await wrongAlg.json()) as { detail: string }).detail).toMatch(/algorithm that is not accepted/);
+    const forever = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).sign(key);
+    const noExpiry = await call('/api/v1/findings', { token: forever });
+    expect(((await noExpiry.json()) as { detail: string }).detail).toMatch(/no expiry/);
     const low = await call('/api/v1/config', { token: operator });
     expect(((await low.json()) as { detail: string }).detail).toBe(
       'this needs the admin role; the token has operator',
@@ -196,6 +201,13 @@ describe('hotpath serve API', () => {
         problems: ['body.window', 'body.force'],
       },
       { path: '/api/v1/analyses/zero', problems: ['params.id'] },
+      { path: '/api/v1/findings?service=%00', problems: ['query.service'] },
+      {
+        path: `/api/v1/findings/${first.id}/transitions`,
+        method: 'POST',
+        json: { to: 'acknowledged', note: 'a\u0000b' },
+        problems: ['body.note'],
+      },
       { path: '/api/v1/analyses?status=done&limit=1000', problems: ['query.status.0', 'query.limit'] },
     ];
     for (const c of cases) {
@@ -326,6 +338,30 @@ describe('hotpath serve API', () => {
     const config = await (await call('/api/v1/config', { token: admin })).text();
     expect(config).not.toContain(SECRET);
     expect(config).toContain('"secret":"***"');
+  });
+});
+
+describe('hotpath serve start-up', () => {
+  it('refuses to start half-way when a port is taken, and says which', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as AddressInfo).port;
+    try {
+      const storeUrl = await emptyDatabase();
+      const error = await startService(
+        loadServiceConfig(testServiceEnv(storeUrl, { HOTPATH_OTLP_PORT: String(taken) })),
+        quiet,
+      ).catch((e: unknown) => e);
+      expect(String(error)).toMatch(new RegExp(`cannot listen \\(HOTPATH_OTLP_PORT ${taken}\\)`));
+      // Nothing of it keeps running: no scheduled cycle was ever recorded.
+      const pool = new pg.Pool({ connectionString: storeUrl, max: 1 });
+      await new Promise((r) => setTimeout(r, 500));
+      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM analysis_runs');
+      await pool.end();
+      expect(rows[0]?.n).toBe(0);
+    } finally {
+      blocker.close();
+    }
   });
 });
 

@@ -8,12 +8,19 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { ConfigError } from '../errors.ts';
 import { loadSlo } from '../slo.ts';
 import { PrometheusClient } from '../sources/prometheus.ts';
 import { parseWindow } from '../sources/snapshot.ts';
 import { openCounts } from '../store/findings.ts';
-import { migrate } from '../store/migrate.ts';
-import { type AnalysisRun, claimScheduledRun, listRuns, queueRun } from '../store/runs.ts';
+import { migrate, schemaVersion } from '../store/migrate.ts';
+import {
+  type AnalysisRun,
+  claimScheduledRun,
+  failRunsOfPreviousStart,
+  listRuns,
+  queueRun,
+} from '../store/runs.ts';
 import { EmbeddedTraceSource } from '../traces/embedded.ts';
 import { OTLP_TRACES_PATH, otlpTracesRouter } from '../traces/otlp-receiver.ts';
 import type { TraceSource } from '../traces/source.ts';
@@ -23,6 +30,11 @@ import { runCycle } from './cycle.ts';
 import { createApp, type Readiness, type UpstreamCheck } from './http/app.ts';
 import { authenticator } from './http/auth.ts';
 import { analyzerTelemetry } from './telemetry.ts';
+
+/** How long a /readyz answer is reused. */
+const READINESS_TTL_MS = 2_000;
+/** How long `stop` waits for a running cycle. */
+const STOP_GRACE_MS = 30_000;
 
 export interface ServiceHandle {
   /** Base URL the API listens on. */
@@ -61,6 +73,7 @@ async function probeDatabase(url: string): Promise<void> {
     connectionTimeoutMillis: 3_000,
     statement_timeout: 3_000,
   });
+  client.on('error', () => {}); // reported through the failed query below, never as an unhandled event
   try {
     await client.connect();
     await client.query('SELECT 1');
@@ -76,12 +89,24 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     application_name: 'hotpath-analyzer',
     max: 8,
     connectionTimeoutMillis: 5_000,
+    // A connection that died silently (a failover without a reset) is noticed instead of waited on forever.
+    keepAlive: true,
   });
   // A dropped idle connection (the store restarting) must not crash the process; the next query reconnects.
   store.on('error', (error) => log.warn({ err: error.message }, 'store connection lost'));
-  if (config.migrate) {
-    const { applied, version } = await migrate(store, { progress: (line) => log.info(line) });
-    log.info({ applied, version }, 'store schema up to date');
+  try {
+    if (config.migrate) {
+      const { applied, version } = await migrate(store, { progress: (line) => log.info(line) });
+      log.info({ applied, version }, 'store schema up to date');
+    } else {
+      // Also without migrations: an unreachable store fails the start, it is not found out cycle by cycle.
+      log.info({ version: await schemaVersion(store) }, 'store schema (not migrated: HOTPATH_MIGRATE=false)');
+    }
+    const abandoned = await failRunsOfPreviousStart(store, config.replica);
+    if (abandoned > 0) log.warn({ abandoned }, 'runs left unfinished by the previous start marked failed');
+  } catch (error) {
+    await store.end().catch(() => {});
+    throw error;
   }
   const prometheus = new PrometheusClient({ url: config.prometheusUrl });
   const embedded = config.traces.kind === 'embedded' ? new EmbeddedTraceSource() : undefined;
@@ -147,13 +172,14 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       void track(tick()).finally(schedule);
     }, next - Date.now());
   };
-  void track(tick()).finally(schedule);
 
   // Analyses asked for through the API run one after another in this replica (the lock orders replicas).
   let queue: Promise<unknown> = Promise.resolve();
+  // Runs this process queued and has not started: asking again without a window returns the waiting one.
+  const waiting = new Set<number>();
   const requestAnalysis = async (request: { window?: string | undefined; requestedBy: string }) => {
     const [pending] = await listRuns(store, { status: ['queued'], limit: 50 }).then((runs) =>
-      runs.filter((r) => r.trigger === 'api' && r.replica === config.replica),
+      runs.filter((r) => waiting.has(r.id)),
     );
     if (pending !== undefined && request.window === undefined) return { run: pending, created: false };
     const window = request.window ?? config.window;
@@ -163,7 +189,11 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       replica: config.replica,
       requestedBy: request.requestedBy,
     });
-    const job = queue.then(() => runCycle({ ...cycleDeps, window }, run));
+    waiting.add(run.id);
+    const job = queue.then(() => {
+      waiting.delete(run.id);
+      return runCycle({ ...cycleDeps, window }, run);
+    });
     queue = job.catch(() => {});
     void track(job).catch((error: unknown) =>
       log.error({ err: String(error), run: run.id }, 'analysis failed'),
@@ -171,7 +201,16 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     return { run, created: true };
   };
 
-  const readiness = async (): Promise<Readiness> => {
+  // /readyz is public: probes are shared by concurrent callers and reused for a moment, so polling it cannot
+  // open connection after connection to the app database.
+  let lastReadiness: { at: number; result: Promise<Readiness> } | undefined;
+  const readiness = (): Promise<Readiness> => {
+    if (lastReadiness === undefined || Date.now() - lastReadiness.at > READINESS_TTL_MS) {
+      lastReadiness = { at: Date.now(), result: probeReadiness() };
+    }
+    return lastReadiness.result;
+  };
+  const probeReadiness = async (): Promise<Readiness> => {
     const checks: Record<string, Promise<UpstreamCheck>> = {
       store: check(target(config.storeUrl), async () => {
         await store.query('SELECT 1');
@@ -210,39 +249,60 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     config: () => redactedConfig(config),
     findingsChanged: () => void refreshOpen(),
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(s)));
-  });
+  const listen = (handler: express.Express, port: number) =>
+    new Promise<Server>((resolve, reject) => {
+      const s = handler.listen(port, config.host, (error?: Error) => (error ? reject(error) : resolve(s)));
+    });
+  const close = async (s: Server | undefined) => {
+    if (s === undefined || !s.listening) return;
+    s.closeIdleConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  };
+  let server: Server | undefined;
+  // The OTLP receiver has its own port, like a collector's: exporters are configured with a base URL and no
+  // token, and their traffic must not share the API's rate limits.
+  let otlpServer: Server | undefined;
+  try {
+    server = await listen(app, config.port);
+    if (embedded !== undefined && config.traces.kind === 'embedded') {
+      const receiver = express();
+      receiver.disable('x-powered-by');
+      receiver.use(otlpTracesRouter({ source: embedded, log }));
+      receiver.use((req, res) => {
+        res
+          .status(404)
+          .json({ error: `no route ${req.method} ${req.path}; OTLP traces go to POST ${OTLP_TRACES_PATH}` });
+      });
+      otlpServer = await listen(receiver, config.traces.otlpPort);
+    }
+  } catch (error) {
+    // A port in use: nothing of this start may keep running (no half-started service without its API).
+    await close(server);
+    await store.end().catch(() => {});
+    const port =
+      server === undefined
+        ? `PORT ${config.port}`
+        : `HOTPATH_OTLP_PORT ${config.traces.kind === 'embedded' ? config.traces.otlpPort : ''}`;
+    throw new ConfigError([
+      `cannot listen (${port}): ${error instanceof Error ? error.message : String(error)}`,
+    ]);
+  }
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const base = (s: Server) =>
     `http://${host.includes(':') ? `[${host}]` : host}:${(s.address() as AddressInfo).port}`;
   const url = base(server);
-  // The OTLP receiver has its own port, like a collector's: exporters are configured with a base URL and no
-  // token, and their traffic must not share the API's rate limits.
-  let otlpServer: Server | undefined;
-  if (embedded !== undefined && config.traces.kind === 'embedded') {
-    const receiver = express();
-    receiver.disable('x-powered-by');
-    receiver.use(otlpTracesRouter({ source: embedded, log }));
-    receiver.use((req, res) => {
-      res
-        .status(404)
-        .json({ error: `no route ${req.method} ${req.path}; OTLP traces go to POST ${OTLP_TRACES_PATH}` });
-    });
-    const port = config.traces.otlpPort;
-    otlpServer = await new Promise<Server>((resolve, reject) => {
-      const s = receiver.listen(port, config.host, (error?: Error) => (error ? reject(error) : resolve(s)));
-    });
-  }
   const otlpUrl = otlpServer === undefined ? undefined : base(otlpServer);
   log.info(
-    { url, interval: `${config.intervalSeconds}s`, window: config.window, replica: config.replica },
+    { url, otlpUrl, interval: `${config.intervalSeconds}s`, window: config.window, replica: config.replica },
     'hotpath serve: listening',
   );
+  // The schedule starts last, once everything it reports through is up.
+  void track(tick()).finally(schedule);
 
   const idle = async () => {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
   };
+  const api = server;
   return {
     url,
     otlpUrl,
@@ -250,13 +310,10 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     async stop() {
       stopping = true;
       if (timer !== undefined) clearTimeout(timer);
-      if (otlpServer !== undefined) {
-        otlpServer.closeIdleConnections();
-        await new Promise<void>((resolve) => otlpServer?.close(() => resolve()));
-      }
-      server.closeIdleConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await idle();
+      await close(otlpServer);
+      await close(api);
+      // A cycle stuck on a dead connection must not keep the process from stopping.
+      await Promise.race([idle(), new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
       await store.end();
     },
   };

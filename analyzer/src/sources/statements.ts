@@ -51,6 +51,7 @@ export async function readStatements(options: StatementSourceOptions): Promise<S
     statement_timeout: 5_000,
     connectionTimeoutMillis: 5_000,
   });
+  client.on('error', () => {}); // a dropped connection surfaces as the failed query, not an unhandled event
   let rows: {
     query: string;
     calls: number;

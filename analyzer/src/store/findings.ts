@@ -117,7 +117,11 @@ export interface RecordCycleOptions {
   /** Clean cycles after which an active finding is resolved by the analyzer. */
   readonly autoResolveAfter: number;
   /** Whether this cycle looked at the finding's service and source (see `cycleOutcome`). */
-  readonly covered: (finding: { readonly kind: string; readonly service: string }) => boolean;
+  readonly covered: (finding: {
+    readonly kind: string;
+    readonly service: string;
+    readonly subject: string;
+  }) => boolean;
 }
 
 /**
@@ -134,10 +138,11 @@ export async function recordCycle(
     id: string;
     kind: string;
     service: string;
+    subject: string;
     status: Status;
     severity: string;
     clean_cycles: number;
-  }>('SELECT id, kind, service, status, severity, clean_cycles FROM findings FOR UPDATE');
+  }>('SELECT id, kind, service, subject, status, severity, clean_cycles FROM findings FOR UPDATE');
   const stored = new Map(rows.map((r) => [r.id, r]));
   const changes = { opened: 0, updated: 0, reopened: 0, resolved: 0 };
   const event = (findingId: string, from: Status | null, to: Status, note: string) =>

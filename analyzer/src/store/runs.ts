@@ -121,7 +121,9 @@ export async function markSucceeded(
 
 export async function markFailed(db: Queryable, id: number, error: string): Promise<void> {
   await db.query(
-    `UPDATE analysis_runs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`,
+    // Only an unfinished run: a run that succeeded stays succeeded, whatever fails after it.
+    `UPDATE analysis_runs SET status = 'failed', finished_at = now(), error = $2
+     WHERE id = $1 AND status IN ('queued', 'running')`,
     [id, error],
   );
 }
@@ -136,6 +138,20 @@ export async function failAbandonedRuns(db: Queryable, current: number): Promise
        error = 'abandoned: the replica stopped before the run finished'
      WHERE status = 'running' AND id <> $1`,
     [current],
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * Runs a replica of the same name left unfinished (queued or running) when it stopped: called at start, before
+ * this process queues anything, so none of them can still be waiting here.
+ */
+export async function failRunsOfPreviousStart(db: Queryable, replica: string): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE analysis_runs SET status = 'failed', finished_at = now(),
+       error = 'abandoned: the replica restarted before the run finished'
+     WHERE replica = $1 AND status IN ('queued', 'running')`,
+    [replica],
   );
   return rowCount ?? 0;
 }

@@ -10,7 +10,14 @@ import { findingId } from '../findings.ts';
 import type { Finding, Severity } from '../types.ts';
 import { findingHistory, getFinding, listFindings, openCounts, transitionFinding } from './findings.ts';
 import { loadMigrations, MIGRATIONS_DIR, migrate, schemaVersion } from './migrate.ts';
-import { claimScheduledRun, getRun } from './runs.ts';
+import {
+  claimScheduledRun,
+  failRunsOfPreviousStart,
+  getRun,
+  markFailed,
+  markSucceeded,
+  queueRun,
+} from './runs.ts';
 import { recordTestCycle } from './testdata.ts';
 
 function finding(subject: string, severity: Severity = 'warning', impact = 0.1): Finding {
@@ -202,6 +209,34 @@ describe('queries', () => {
 });
 
 describe('runs', () => {
+  it('fail what a previous start of the same replica left unfinished, and nothing of other replicas', async () => {
+    const mine = await queueRun(pool, {
+      trigger: 'api',
+      windowSeconds: 60,
+      replica: 'host:1',
+      requestedBy: 'a',
+    });
+    const theirs = await queueRun(pool, {
+      trigger: 'api',
+      windowSeconds: 60,
+      replica: 'host:2',
+      requestedBy: 'b',
+    });
+    expect(await failRunsOfPreviousStart(pool, 'host:1')).toBe(1);
+    expect(await getRun(pool, mine.id)).toMatchObject({ status: 'failed', error: /abandoned/ });
+    expect((await getRun(pool, theirs.id)).status).toBe('queued');
+  });
+
+  it('never turn a succeeded run into a failed one', async () => {
+    const run = await queueRun(pool, { trigger: 'cli', windowSeconds: 60, replica: 'x', requestedBy: null });
+    await markSucceeded(pool, run.id, {
+      findings: 0,
+      changes: { opened: 0, updated: 0, reopened: 0, resolved: 0 },
+    });
+    await markFailed(pool, run.id, 'store: read-back failed');
+    expect(await getRun(pool, run.id)).toMatchObject({ status: 'succeeded', error: null });
+  });
+
   it('let exactly one replica claim a scheduled slot', async () => {
     const claims = await Promise.all(
       ['r1', 'r2', 'r3'].map((replica) => claimScheduledRun(pool, { slot: 42, windowSeconds: 900, replica })),

@@ -2,7 +2,13 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../errors.ts';
-import { EMBEDDED_TRACE_DEFAULTS, EmbeddedTraceSource, type EmbeddedTraceStats } from './embedded.ts';
+import {
+  EMBEDDED_TRACE_DEFAULTS,
+  EmbeddedTraceSource,
+  type EmbeddedTraceStats,
+  MAX_ATTRIBUTES,
+  MAX_STRING_LENGTH,
+} from './embedded.ts';
 import type { Span } from './model.ts';
 import { ORIGIN_NS, query, SERVICE, server, span, TRACE_ID } from './testdata.ts';
 
@@ -84,6 +90,19 @@ describe('EmbeddedTraceSource: one trace from several batches', () => {
 });
 
 describe('EmbeddedTraceSource: bounds', () => {
+  it('caps each span: long strings cut to 4 KiB, at most 128 attributes', async () => {
+    const source = new EmbeddedTraceSource();
+    const many = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`a${i}`, i]));
+    const bulk = `INSERT INTO t VALUES ${'(1),'.repeat(10_000)}(1)`;
+    source.ingest([
+      span({ id: 1, startMs: 0, durationMs: 5, attributes: { ...many, 'db.query.text': bulk } }),
+    ]);
+    const stored = (await source.traceById(TRACE_ID))?.spans[0];
+    expect(Object.keys(stored?.attributes ?? {})).toHaveLength(MAX_ATTRIBUTES);
+    const kept = Object.values(stored?.attributes ?? {}).filter((v) => typeof v === 'string') as string[];
+    for (const v of kept) expect(v.length).toBeLessThanOrEqual(MAX_STRING_LENGTH);
+  });
+
   it('rejects a limit that is not a positive integer', () => {
     expect(() => new EmbeddedTraceSource({ maxTraces: 0 })).toThrow(/maxTraces must be a positive integer/);
     expect(() => new EmbeddedTraceSource({ maxSpans: 1.5 })).toThrow(/maxSpans/);

@@ -9,7 +9,15 @@
  * half-kept trace would mislead the detectors more than a missing one), and counts them in `stats()`.
  */
 import { UsageError } from '../errors.ts';
-import { httpMethod, httpRoute, type Span, serviceJob, type Trace } from './model.ts';
+import {
+  type Attributes,
+  type AttributeValue,
+  httpMethod,
+  httpRoute,
+  type Span,
+  serviceJob,
+  type Trace,
+} from './model.ts';
 import { normalizeSpanId, normalizeTraceId, padTraceId } from './otlp-json.ts';
 import {
   DEFAULT_SINCE_SECONDS,
@@ -96,7 +104,40 @@ function compareIds(a: string, b: string): number {
 }
 
 /** Lowercase ids, as every other part of the analyzer expects them; null when an id is not one. */
-function normalized(span: Span): Span | null {
+/**
+ * The SDK's default span limits (128 attributes) and a 4 KiB cap on each string: the window is bounded in
+ * spans, and this bounds each span, so a flood of bulk statements cannot take gigabytes.
+ */
+export const MAX_ATTRIBUTES = 128;
+export const MAX_STRING_LENGTH = 4096;
+
+function capString(value: string): string {
+  return value.length <= MAX_STRING_LENGTH ? value : `${value.slice(0, MAX_STRING_LENGTH - 1)}…`;
+}
+
+function capAttributes(attributes: Attributes): Attributes {
+  const entries = Object.entries(attributes);
+  let changed = entries.length > MAX_ATTRIBUTES;
+  const out: [string, AttributeValue][] = [];
+  for (const [key, value] of entries.slice(0, MAX_ATTRIBUTES)) {
+    let capped = value;
+    if (typeof value === 'string' && value.length > MAX_STRING_LENGTH) capped = capString(value);
+    else if (Array.isArray(value) && value.length > MAX_ATTRIBUTES)
+      capped = value.slice(0, MAX_ATTRIBUTES) as AttributeValue;
+    if (capped !== value) changed = true;
+    out.push([key, capped]);
+  }
+  return changed ? Object.fromEntries(out) : attributes;
+}
+
+function normalized(raw: Span): Span | null {
+  const span: Span = {
+    ...raw,
+    name: capString(raw.name),
+    attributes: capAttributes(raw.attributes),
+    resource: capAttributes(raw.resource),
+    ...(raw.statusMessage === undefined ? {} : { statusMessage: capString(raw.statusMessage) }),
+  };
   if (TRACE_ID.test(span.traceId) && SPAN_ID.test(span.spanId)) return span;
   const traceId = normalizeTraceId(span.traceId);
   const spanId = normalizeSpanId(span.spanId);

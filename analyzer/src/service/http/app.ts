@@ -195,6 +195,20 @@ export function createApp(deps: ApiDeps): express.Express {
 
 class RateLimited extends Error {}
 
+/** Connection-class failures: SQLSTATE 08xxx, 57P0x (shutdown), 53300 (too many connections), socket errors. */
+function storeUnreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (/^(08|57P0)/.test(code) || code === '53300') return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code))
+      return true;
+  }
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    message,
+  );
+}
+
 export interface ProblemDocument {
   readonly type: string;
   readonly title: string;
@@ -225,22 +239,23 @@ export function problem(error: unknown): ProblemDocument {
     return { ...base(503, 'Upstream unavailable', error.message), upstream: error.upstream };
   }
   if (error instanceof ConfigError) return base(500, 'Misconfigured', error.message);
-  // body-parser's errors carry their status: malformed JSON (400), a body too large (413), a wrong charset (415).
-  const status = (error as { status?: unknown; type?: unknown }).status;
+  // body-parser's errors carry their status and type: malformed JSON (400), a body too large (413), a wrong
+  // charset (415); Express's own (an undecodable path parameter) a status alone.
+  const { status, type } = error as { status?: unknown; type?: unknown };
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const message = error instanceof Error ? error.message : 'bad request';
+    if (type === 'entity.parse.failed') {
+      return {
+        ...base(400, 'Invalid request', message),
+        problems: [{ path: 'body', message: `is not valid JSON: ${message}` }],
+      };
+    }
     return status === 400
-      ? {
-          ...base(400, 'Invalid request', message),
-          problems: [{ path: 'body', message: `is not valid JSON: ${message}` }],
-        }
+      ? { ...base(400, 'Invalid request', message), problems: [{ path: 'request', message }] }
       : base(status, 'Request rejected', message);
   }
-  // A store query failing is the store being unavailable, not a bug to show: name it, keep the details in the log.
-  if (
-    (error as { code?: unknown }).code !== undefined ||
-    /ECONNREFUSED|terminat|timeout/i.test(String(error))
-  ) {
+  // Only a store that cannot be reached is "unavailable" (retry later); a query that fails is a bug (500).
+  if (storeUnreachable(error)) {
     return {
       ...base(503, 'Upstream unavailable', 'the analyzer store (PostgreSQL) did not answer'),
       upstream: 'store',

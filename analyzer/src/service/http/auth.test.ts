@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthError } from '../../errors.ts';
+import { AuthError, UpstreamError } from '../../errors.ts';
 import { type Authenticate, authenticator } from './auth.ts';
 
 describe('authentication with a JWKS URL', () => {
@@ -74,5 +74,23 @@ describe('authentication with a JWKS URL', () => {
       .sign(new TextEncoder().encode('x'.repeat(32)));
     expect(await refused(`Bearer ${hs}`)).toMatch(/algorithm that is not accepted/);
     expect(await refused('Basic dXNlcjpwYXNz')).toMatch(/missing bearer token/);
+    const forever = await new SignJWT({ roles: ['viewer'] })
+      .setProtectedHeader({ alg: 'RS256', kid: 'rsa' })
+      .setIssuer('https://idp.example')
+      .setAudience('hotpath')
+      .sign(rsa);
+    expect(await refused(`Bearer ${forever}`)).toMatch(/no expiry/);
+  });
+
+  it('answers "identity provider unavailable", not "bad token", when the JWKS cannot be fetched', async () => {
+    const down = authenticator({
+      kind: 'jwks',
+      jwksUrl: 'http://127.0.0.1:9/jwks.json',
+      audience: 'hotpath',
+      roleClaim: 'roles',
+    });
+    const error = await down(`Bearer ${await sign(rsa, 'RS256', 'rsa')}`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect((error as UpstreamError).upstream).toBe('identity-provider');
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import { AuthError } from '../../errors.ts';
+import { AuthError, UpstreamError } from '../../errors.ts';
 import type { AuthConfig } from '../config.ts';
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -46,6 +46,17 @@ export function authenticator(config: AuthConfig): Authenticate {
           : await jwtVerify(match[1], key, options(config, algorithms));
       payload = verified.payload;
     } catch (error) {
+      // The provider's keys could not be fetched: not the caller's fault, and worth retrying (503).
+      if (
+        config.kind === 'jwks' &&
+        (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError))
+      ) {
+        throw new UpstreamError(
+          'identity-provider',
+          config.jwksUrl,
+          `JWKS unavailable: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
       throw new AuthError(401, describe(error));
     }
     const role = highestRole(payload[config.roleClaim]);
@@ -62,6 +73,8 @@ export function authenticator(config: AuthConfig): Authenticate {
 function options(config: AuthConfig, algorithms: string[]) {
   return {
     algorithms,
+    // A token without an expiry would be valid forever.
+    requiredClaims: ['exp'],
     ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
     ...(config.audience === undefined ? {} : { audience: config.audience }),
   };
@@ -70,6 +83,8 @@ function options(config: AuthConfig, algorithms: string[]) {
 function describe(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'token expired';
   if (error instanceof errors.JOSEAlgNotAllowed) return 'token signed with an algorithm that is not accepted';
+  if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'exp' && error.reason === 'missing')
+    return 'token has no expiry ("exp"): tokens must expire';
   if (error instanceof errors.JWTClaimValidationFailed)
     return `token claim "${error.claim}" is invalid: ${error.reason}`;
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'token signature is invalid';

@@ -18,6 +18,10 @@ const list = <T extends readonly [string, ...string[]]>(values: T) =>
     z.array(z.enum(values)).min(1).optional(),
   );
 
+/** Text PostgreSQL can store: a NUL byte would make the query fail (22021) instead of the request. */
+const text = () =>
+  z.string().refine((s) => !s.includes('\0'), { message: 'must not contain NUL characters' });
+
 export const findingId = z.string().regex(/^[a-z0-9-]{1,80}-[0-9a-f]{16}$/, {
   message: 'is not a finding id (e.g. slow-endpoint-0123456789abcdef)',
 });
@@ -25,7 +29,7 @@ export const findingId = z.string().regex(/^[a-z0-9-]{1,80}-[0-9a-f]{16}$/, {
 export const findingParams = z.strictObject({ id: findingId });
 
 export const findingQuery = z.strictObject({
-  service: z.string().min(1).max(200).optional(),
+  service: text().min(1).max(200).optional(),
   layer: list(LAYERS),
   severity: list(SEVERITIES),
   status: list(STATUSES),
@@ -42,7 +46,7 @@ export const findingQuery = z.strictObject({
 
 export const transitionBody = z.strictObject({
   to: z.enum(STATUSES),
-  note: z.string().trim().min(1).max(2000).optional(),
+  note: text().trim().min(1).max(2000).optional(),
 });
 
 const window = z.string().refine(
