@@ -10,7 +10,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { hotpath } from '../analyzer/src/commands/run-cli.ts';
 import type { DemoProcess } from '../scripts/lib/demo.ts';
 import { startTraffic } from '../scripts/lib/traffic.ts';
-import { startTestDemo } from './harness.ts';
+import { scraped, startTestDemo } from './harness.ts';
 
 interface ReportedFinding {
   evidence: { values: Record<string, number | string> };
@@ -105,11 +105,14 @@ const CASES: readonly Case[] = [
   {
     scenario: 'memory-leak',
     // A leak as it happens in production: steady, ~40 views a second (10 MB/s), not as fast as the loop can go.
-    traffic: (d) =>
-      during(25, 1, async (i) => {
-        await new Promise((r) => setTimeout(r, 25));
-        return fetch(`${d.url}/api/products/${1 + (i % 1000)}`);
-      }),
+    // Observed from its first second: when Prometheus discovers the demo late, too little of it is seen.
+    traffic: async (d) =>
+      scraped(d.service).then(() =>
+        during(25, 1, async (i) => {
+          await new Promise((r) => setTimeout(r, 25));
+          return fetch(`${d.url}/api/products/${1 + (i % 1000)}`);
+        }),
+      ),
     expected: { kind: 'memory-leak', layer: 'runtime', subject: (f) => f.subject.length > 0 },
     symptoms: ['gc-pressure'],
   },

@@ -52,6 +52,17 @@ export async function startTestDemo(
   return Object.assign(demo, { databaseUrl });
 }
 
+/**
+ * Resolves once Prometheus scrapes `service`. file_sd discovery takes up to ~10 s: traffic sent before the
+ * first scrape leaves counters that never move within a window (no rate) and heap growth that is never seen.
+ */
+export async function scraped(service: string, timeoutMs = 60_000): Promise<void> {
+  await eventually(async () => {
+    const [up] = await promQuery(`up{job="${service}"}`);
+    if (up?.value !== 1) throw new Error(`Prometheus does not scrape ${service} yet`);
+  }, timeoutMs);
+}
+
 export interface PromSample {
   readonly metric: Record<string, string>;
   readonly value: number;

@@ -12,7 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../analyzer/src/service/config.ts';
 import { type ServiceHandle, startService } from '../analyzer/src/service/service.ts';
 import { testServiceEnv, testToken } from '../analyzer/src/service/testdata.ts';
-import { drive, emptyDatabase, eventually, promQuery, shopDatabase, startTestDemo } from './harness.ts';
+import {
+  drive,
+  emptyDatabase,
+  eventually,
+  promQuery,
+  scraped,
+  shopDatabase,
+  startTestDemo,
+} from './harness.ts';
 
 const CATEGORY = 'category-3';
 /** The statement the demo's n-plus-one loop runs once per product of the category. */
@@ -82,12 +90,7 @@ describe('trace analysis end to end (embedded trace source)', () => {
   async function analyzeDemo(scenarios: string[]): Promise<ApiFinding[]> {
     const demo = await startTestDemo({ scenarios, databaseUrl, otlpEndpoint: service.otlpUrl as string });
     try {
-      // Traffic only once Prometheus scrapes the demo (file_sd discovery takes up to ~10 s): counters that were
-      // already still when the first scrape came would have no rate, and the analyzer would see no route.
-      await eventually(async () => {
-        const [up] = await promQuery(`up{job="${demo.service}"}`);
-        expect(up?.value).toBe(1);
-      }, 60_000);
+      await scraped(demo.service);
       // Two rounds a few seconds apart, so Prometheus sees the routes' counters move within the window.
       for (let round = 0; round < 2; round++) {
         await drive(12, 2, (i) =>
