@@ -79,3 +79,38 @@ export class AuthError extends Error {
     this.status = status;
   }
 }
+
+/** Where a URL points, for messages: `host:port/path`, never its credentials. */
+export function where(url: string): string {
+  try {
+    const u = new URL(url);
+    const port =
+      u.port || ({ 'http:': '80', 'https:': '443' } as Record<string, string>)[u.protocol] || '5432';
+    return `${u.hostname}:${port}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return 'the configured URL';
+  }
+}
+
+/**
+ * A server that cannot be reached, as opposed to one that refused a query: SQLSTATE 08xxx, 57P0x (shutting
+ * down), 53300 (too many connections), socket errors, and pg's connect/terminate messages.
+ */
+export function isUnreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (/^(08|57P0)/.test(code) || code === '53300') return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code))
+      return true;
+  }
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    message,
+  );
+}
+
+/** The database cannot be used at all: unreachable, a wrong password or role, or no such database. */
+export function cannotConnect(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return isUnreachable(error) || code === '28P01' || code === '28000' || code === '3D000';
+}

@@ -1,7 +1,7 @@
 /** `hotpath migrate`: brings the analyzer store's schema up to date (numbered SQL files in analyzer/migrations). */
 import { Command, Option } from 'commander';
 import pg from 'pg';
-import { UpstreamError, UsageError } from '../errors.ts';
+import { cannotConnect, UpstreamError, UsageError, where } from '../errors.ts';
 import { migrate } from '../store/migrate.ts';
 
 export function migrateCommand(): Command {
@@ -15,10 +15,8 @@ export function migrateCommand(): Command {
         .makeOptionMandatory(true),
     )
     .action(async (options: { database: string }) => {
-      let where: string;
       try {
-        const u = new URL(options.database);
-        where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
+        new URL(options.database);
       } catch {
         throw new UsageError(`--database is not a URL (e.g. postgres://hotpath@localhost:5432/hotpath)`);
       }
@@ -33,12 +31,16 @@ export function migrateCommand(): Command {
         });
         process.stdout.write(
           applied.length === 0
-            ? `hotpath migrate: ${where} is up to date (version ${version})\n`
-            : `hotpath migrate: applied ${applied.length} migration(s); ${where} is at version ${version}\n`,
+            ? `hotpath migrate: ${where(options.database)} is up to date (version ${version})\n`
+            : `hotpath migrate: applied ${applied.length} migration(s); ${where(options.database)} is at version ${version}\n`,
         );
       } catch (error) {
-        if ((error as { code?: unknown }).code !== undefined || /connect|timeout/i.test(String(error))) {
-          throw new UpstreamError('database', where, error instanceof Error ? error.message : String(error));
+        if (cannotConnect(error)) {
+          throw new UpstreamError(
+            'database',
+            where(options.database),
+            error instanceof Error ? error.message : String(error),
+          );
         }
         throw error;
       } finally {

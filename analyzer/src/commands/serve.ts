@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { UpstreamError } from '../errors.ts';
+import { cannotConnect, UpstreamError, where } from '../errors.ts';
 import { loadServiceConfig } from '../service/config.ts';
 import { startService } from '../service/service.ts';
 
@@ -23,11 +23,10 @@ export function serveCommand(): Command {
       try {
         service = await startService(config, log);
       } catch (error) {
-        if (error instanceof Error && !(error instanceof UpstreamError) && isConnectionError(error)) {
-          const u = new URL(config.storeUrl);
+        if (error instanceof Error && !(error instanceof UpstreamError) && cannotConnect(error)) {
           throw new UpstreamError(
             'database',
-            `${u.hostname}:${u.port || 5432}${u.pathname}`,
+            where(config.storeUrl),
             `the analyzer store is unreachable: ${error.message}`,
           );
         }
@@ -45,16 +44,4 @@ export function serveCommand(): Command {
         process.once('SIGINT', shutdown);
       });
     });
-}
-
-function isConnectionError(error: Error): boolean {
-  const code = (error as { code?: unknown }).code;
-  return (
-    code === 'ECONNREFUSED' ||
-    code === 'ENOTFOUND' ||
-    code === 'EAI_AGAIN' ||
-    code === '28P01' || // invalid password
-    code === '3D000' || // database does not exist
-    /timeout|terminated/i.test(error.message)
-  );
 }

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, where } from '../errors.ts';
 import { loadSlo } from '../slo.ts';
 import { PrometheusClient } from '../sources/prometheus.ts';
 import { parseWindow } from '../sources/snapshot.ts';
@@ -44,12 +44,6 @@ export interface ServiceHandle {
   /** Resolves when the cycles in flight have finished (tests and shutdown). */
   idle(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** Where a URL points, without credentials. */
-function target(url: string): string {
-  const u = new URL(url);
-  return `${u.hostname}${u.port === '' ? '' : `:${u.port}`}${u.pathname === '/' ? '' : u.pathname}`;
 }
 
 async function check(targetName: string, probe: () => Promise<void>): Promise<UpstreamCheck> {
@@ -176,11 +170,9 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   // Analyses asked for through the API run one after another in this replica (the lock orders replicas).
   let queue: Promise<unknown> = Promise.resolve();
   // Runs this process queued and has not started: asking again without a window returns the waiting one.
-  const waiting = new Set<number>();
+  const waiting = new Map<number, AnalysisRun>();
   const requestAnalysis = async (request: { window?: string | undefined; requestedBy: string }) => {
-    const [pending] = await listRuns(store, { status: ['queued'], limit: 50 }).then((runs) =>
-      runs.filter((r) => waiting.has(r.id)),
-    );
+    const [pending] = waiting.values();
     if (pending !== undefined && request.window === undefined) return { run: pending, created: false };
     const window = request.window ?? config.window;
     const run = await queueRun(store, {
@@ -189,7 +181,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       replica: config.replica,
       requestedBy: request.requestedBy,
     });
-    waiting.add(run.id);
+    waiting.set(run.id, run);
     const job = queue.then(() => {
       waiting.delete(run.id);
       return runCycle({ ...cycleDeps, window }, run);
@@ -212,21 +204,21 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   };
   const probeReadiness = async (): Promise<Readiness> => {
     const checks: Record<string, Promise<UpstreamCheck>> = {
-      store: check(target(config.storeUrl), async () => {
+      store: check(where(config.storeUrl), async () => {
         await store.query('SELECT 1');
       }),
-      prometheus: check(target(config.prometheusUrl), async () => {
+      prometheus: check(where(config.prometheusUrl), async () => {
         if (!(await prometheus.ready()))
           throw new Error(`${config.prometheusUrl}/-/ready did not answer 200`);
       }),
     };
     if (config.appDatabaseUrl !== undefined) {
       const url = config.appDatabaseUrl;
-      checks.appDatabase = check(target(url), () => probeDatabase(url));
+      checks.appDatabase = check(where(url), () => probeDatabase(url));
     }
     if (config.tempoUrl !== undefined) {
       const url = config.tempoUrl.replace(/\/+$/, '');
-      checks.tempo = check(target(url), async () => {
+      checks.tempo = check(where(url), async () => {
         const response = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(3_000) });
         if (!response.ok) throw new Error(`${url}/ready answered ${response.status}`);
       });

@@ -5,7 +5,7 @@
  */
 import { fingerprint } from 'libpg-query';
 import pg from 'pg';
-import { UpstreamError } from '../errors.ts';
+import { UpstreamError, where } from '../errors.ts';
 import type { StatementStats } from '../types.ts';
 
 export interface StatementSourceOptions {
@@ -16,16 +16,6 @@ export interface StatementSourceOptions {
   readonly minCalls?: number;
   /** At most this many statements, by total time (default 200). */
   readonly limit?: number;
-}
-
-/** Where a URL is, without its password. */
-function describe(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
-  } catch {
-    return 'the database URL';
-  }
 }
 
 const STATEMENTS_SQL = `
@@ -44,7 +34,7 @@ LIMIT $2`;
 export const STATEMENTS_QUERY = STATEMENTS_SQL.trim();
 
 export async function readStatements(options: StatementSourceOptions): Promise<StatementStats[]> {
-  const target = describe(options.databaseUrl);
+  const target = where(options.databaseUrl);
   const client = new pg.Client({
     connectionString: options.databaseUrl,
     application_name: 'hotpath-analyzer',

@@ -11,6 +11,7 @@ import {
   AuthError,
   ConfigError,
   ConflictError,
+  isUnreachable,
   NotFoundError,
   type Problem,
   UpstreamError,
@@ -195,20 +196,6 @@ export function createApp(deps: ApiDeps): express.Express {
 
 class RateLimited extends Error {}
 
-/** Connection-class failures: SQLSTATE 08xxx, 57P0x (shutdown), 53300 (too many connections), socket errors. */
-function storeUnreachable(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') {
-    if (/^(08|57P0)/.test(code) || code === '53300') return true;
-    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code))
-      return true;
-  }
-  const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
-    message,
-  );
-}
-
 export interface ProblemDocument {
   readonly type: string;
   readonly title: string;
@@ -255,7 +242,7 @@ export function problem(error: unknown): ProblemDocument {
       : base(status, 'Request rejected', message);
   }
   // Only a store that cannot be reached is "unavailable" (retry later); a query that fails is a bug (500).
-  if (storeUnreachable(error)) {
+  if (isUnreachable(error)) {
     return {
       ...base(503, 'Upstream unavailable', 'the analyzer store (PostgreSQL) did not answer'),
       upstream: 'store',
