@@ -96,7 +96,7 @@ async function traceFindings(analyzer: AnalyzerProcess, window: string): Promise
     if (run.status === 'succeeded' || run.status === 'failed') break;
     await new Promise((r) => setTimeout(r, 500));
   }
-  const kinds = 'n-plus-one,parallelizable-queries,time-breakdown';
+  const kinds = 'n-plus-one,parallelizable-queries';
   const response = await fetch(`${analyzer.url}/api/v1/findings?kind=${kinds}&status=open,acknowledged`, {
     headers,
   });

@@ -1,26 +1,27 @@
 /**
- * One analysis: snapshot (I/O) → detectors (pure) → ranked findings. The same pipeline backs `hotpath analyze`
- * (one shot, CI gates) and, later, every scheduled cycle of `hotpath serve`.
+ * One analysis, the same for `hotpath analyze` (one shot, CI gates) and every cycle of `hotpath serve`:
+ * sources → snapshot → detectors (pure, typed facts) → correlate (causes absorb symptoms) → recommend (from the
+ * facts) → rank. Nothing else happens here.
  */
+import { correlate } from './correlate.ts';
 import { detectAll } from './detectors/index.ts';
+import type { Draft } from './facts.ts';
 import { rank } from './findings.ts';
 import { limitsFor } from './limits.ts';
+import { batchedStatement, plannable } from './recommend/batched.ts';
+import { withRecommendations } from './recommend.ts';
 import { objectivesFor, type SloFile } from './slo.ts';
 import type { PrometheusClient } from './sources/prometheus.ts';
-import { takeSnapshot } from './sources/snapshot.ts';
-import { analyzeTraces } from './traces/collect.ts';
+import { type TakeSnapshotOptions, takeSnapshot } from './sources/snapshot.ts';
+import { readTraces } from './sources/traces.ts';
 import type { TraceSource } from './traces/source.ts';
 import type { Finding, Snapshot } from './types.ts';
 
-export interface AnalysisOptions {
+export interface AnalysisOptions extends Omit<TakeSnapshotOptions, 'prometheus'> {
   readonly prometheus: PrometheusClient;
   readonly slo: SloFile;
-  readonly window: string;
-  readonly databaseUrl?: string;
-  readonly databaseService?: string;
   /** Where traces come from (Tempo, or the analyzer's own OTLP receiver); no trace detectors without it. */
   readonly traces?: TraceSource;
-  readonly at?: Date;
 }
 
 /** What the trace step read: `read` is false when there is no trace source (or it failed: `error`). */
@@ -40,37 +41,14 @@ export interface Analysis {
   readonly traces: TraceCoverage;
 }
 
-/** Findings whose time-breakdown explains them: the slow route's own findings. */
-const EXPLAINED = new Set<string>(['slow-endpoint', 'latency-regression']);
-
 export async function analyze(options: AnalysisOptions): Promise<Analysis> {
-  const snapshot = await takeSnapshot(options);
-  // Each service is judged against its own objectives (slo.yaml overrides), so detectors run per service.
-  const services = new Set([
-    ...snapshot.routes.map((r) => r.service),
-    ...snapshot.runtime.map((r) => r.service),
-    ...snapshot.pools.map((p) => p.service),
-    ...snapshot.statements.map((s) => s.service),
-  ]);
-  const findings: Finding[] = [];
-  for (const service of services) {
-    const only = <T extends { service: string }>(items: readonly T[]) =>
-      items.filter((i) => i.service === service);
-    const scoped: Snapshot = {
-      ...snapshot,
-      routes: only(snapshot.routes),
-      runtime: only(snapshot.runtime),
-      pools: only(snapshot.pools),
-      statements: only(snapshot.statements),
-    };
-    findings.push(...detectAll(scoped, limitsFor(objectivesFor(options.slo, serviceName(service)))));
-  }
+  let snapshot = await takeSnapshot(options);
   let traces: TraceCoverage = { read: false, traces: 0, routes: [] };
   if (options.traces !== undefined) {
     try {
-      const step = await analyzeTraces(snapshot, { source: options.traces });
-      traces = { read: true, traces: step.traces, routes: step.routes };
-      findings.push(...explainSlowRoutes(findings, step.findings));
+      const data = await readTraces(snapshot, { source: options.traces });
+      snapshot = { ...snapshot, traces: data };
+      traces = { read: true, traces: data.traces.length, routes: data.routes };
     } catch (error) {
       // Metric findings stand on their own: a trace source that fails costs the trace findings of this cycle only.
       traces = {
@@ -82,38 +60,41 @@ export async function analyze(options: AnalysisOptions): Promise<Analysis> {
       };
     }
   }
-  return { snapshot, findings: rank(findings), traces };
+  // Each service is judged against its own objectives (slo.yaml overrides).
+  const drafts = detectAll(snapshot, (service) =>
+    limitsFor(objectivesFor(options.slo, serviceName(service))),
+  );
+  const causes = await withBatchedStatements(correlate(drafts, snapshot), options.databaseUrl);
+  return { snapshot, findings: rank(causes.map((d) => withRecommendations(d, snapshot))), traces };
 }
 
 /**
- * Trace findings to report, and the slow routes they explain. A time breakdown on its own is a description,
- * not a bottleneck: it is kept only for a route that already has a slow-endpoint or regression finding, whose
- * summary then says where the time goes ("82 % of GET /orders/:id is one statement").
+ * The one-round-trip statement of each N+1, from the statement's AST, and — when the app database is known —
+ * whether PostgreSQL plans it (read-only, never executed). The I/O before the pure `recommend`.
  */
-function explainSlowRoutes(findings: Finding[], fromTraces: readonly Finding[]): Finding[] {
-  const kept: Finding[] = [];
-  for (const t of fromTraces) {
-    if (t.kind !== 'time-breakdown') {
-      kept.push(t);
-      continue;
-    }
-    let explains = false;
-    findings.forEach((f, i) => {
-      if (!EXPLAINED.has(f.kind) || f.service !== t.service || f.subject !== t.subject) return;
-      explains = true;
-      findings[i] = {
-        ...f,
-        summary: `${f.summary} Where the time goes: ${t.title}.`,
-        evidence: {
-          ...f.evidence,
-          queries: [...f.evidence.queries, ...t.evidence.queries],
-          traceIds: [...(f.evidence.traceIds ?? []), ...(t.evidence.traceIds ?? [])].slice(0, 5),
+async function withBatchedStatements(drafts: Draft[], databaseUrl: string | undefined): Promise<Draft[]> {
+  return Promise.all(
+    drafts.map(async (d) => {
+      if (d.kind !== 'n-plus-one') return d;
+      const b = await batchedStatement(d.facts.statement);
+      if (b === null) return d;
+      const check = databaseUrl === undefined ? null : await plannable(databaseUrl, b.statement);
+      return {
+        ...d,
+        facts: {
+          ...d.facts,
+          batched: {
+            statement: b.statement,
+            parameter: b.parameter,
+            shape: b.shape,
+            notes: b.notes,
+            planned: check === null ? null : check.ok,
+            ...(check !== null && !check.ok ? { plan_error: check.error } : {}),
+          },
         },
       };
-    });
-    if (explains) kept.push(t);
-  }
-  return kept;
+    }),
+  );
 }
 
 /** The SLO file keys services by service.name; a job may be `namespace/name`. */

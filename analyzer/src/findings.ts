@@ -3,10 +3,30 @@
  * ranking reports and the API use, and the formatters that keep titles readable for a person.
  */
 import { createHash } from 'node:crypto';
-import type { EvidenceQuery, Finding, FindingKind, RouteStats, Severity, Snapshot } from './types.ts';
+import { type Draft, factValues } from './facts.ts';
+import type {
+  Evidence,
+  EvidenceQuery,
+  Finding,
+  FindingKind,
+  RouteStats,
+  Severity,
+  Snapshot,
+} from './types.ts';
 
-/** A finding before `recommend` has added what to change. */
-export type FindingDraft = Omit<Finding, 'recommendations'>;
+/** What a detector writes: the draft without `evidence.values`, which the facts fill. */
+export type DraftInput<K extends FindingKind> = Omit<Draft<K>, 'evidence'> & {
+  readonly evidence: Omit<Evidence, 'values'> & { readonly values?: Evidence['values'] };
+};
+
+/** A draft whose evidence values are its scalar facts (and any extra values the detector gives). */
+export function draft<K extends FindingKind>(input: DraftInput<K>): Draft<K> {
+  const { values, ...evidence } = input.evidence;
+  return {
+    ...input,
+    evidence: { ...evidence, values: { ...factValues(input.facts), ...values } },
+  } as Draft<K>;
+}
 
 /**
  * The stable fingerprint of a finding: the same problem (kind, service, subject) gets the same id in every

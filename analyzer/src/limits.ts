@@ -1,6 +1,6 @@
 /**
- * Detector limits, derived from the SLO file and nothing else: the analyzer's detectors take these, in the
- * units they compute in (seconds, ratios, bytes), so no detector carries an SLO number of its own.
+ * Detector limits, in the units the detectors compute in (seconds, ratios, bytes), so no detector carries a
+ * number of its own: the objectives come from the SLO file, the pattern limits from the anchors cited below.
  */
 import type { Objectives } from './slo.ts';
 
@@ -12,6 +12,23 @@ export interface DetectorLimits {
   readonly memoryLeak: { readonly bytesPerHour: number };
   readonly cpu: { readonly cores: number };
   readonly gc: { readonly secondsPerSecond: number };
+  /** Sentry's N+1 DB detector: ≥ 5 spans of one statement under one parent, ≥ 50 ms together. */
+  readonly nPlusOne: { readonly minRepeats: number; readonly minTotalMs: number };
+  /**
+   * Sentry's consecutive-DB detector: ≥ 100 ms and ≥ 10 % of the request saved by running concurrently. The gap
+   * allowed between two calls of a run is ours: 20 ms, because a busy event loop alone delays the next call by
+   * several ms, while code that uses one result for the next call shows a larger gap or a span of its own.
+   */
+  readonly parallelizable: {
+    readonly minSavedMs: number;
+    readonly minSavedRatio: number;
+    readonly maxGapMs: number;
+  };
+  /**
+   * A trace pattern counts only when it is systematic (DESIGN.md §5): in at least 2 traces and at least 20 % of
+   * the route's sampled traces. One trace can be an outlier, or spans of another request attached to it.
+   */
+  readonly systematic: { readonly minTraces: number; readonly minShare: number };
   readonly frontend: {
     readonly pageLoadP75Seconds: number;
     readonly lcpP75Seconds: number;
@@ -36,6 +53,9 @@ export function limitsFor(o: Objectives): DetectorLimits {
     memoryLeak: { bytesPerHour: o.runtime.heap_growth_mb_per_hour * 1e6 },
     cpu: { cores: o.runtime.cpu_utilization_percent / 100 },
     gc: { secondsPerSecond: o.runtime.gc_ms_per_s / 1000 },
+    nPlusOne: { minRepeats: 5, minTotalMs: 50 },
+    parallelizable: { minSavedMs: 100, minSavedRatio: 0.1, maxGapMs: 20 },
+    systematic: { minTraces: 2, minShare: 0.2 },
     frontend: {
       pageLoadP75Seconds: o.frontend.page_load_p75_ms / 1000,
       lcpP75Seconds: o.frontend.lcp_p75_ms / 1000,

@@ -1,89 +1,55 @@
 /**
- * What to change for a finding, concretely, and how to know it worked: the pure second step after a detector.
- * Recommendations read the finding (its evidence values) and the snapshot it came from, nothing else.
+ * What to change for a finding, concretely, and how to know it worked: the pure step after `correlate`. Every
+ * recommendation is written from the finding's typed facts (the statement, the route, the host, the numbers);
+ * advice the facts do not support is not printed. Advice about code shapes in general, with no fact of the app in
+ * it, is at most one line and marked `general`.
  */
 import { ATTR } from '@hotpath/instrumentation/semconv';
-import {
-  type FindingDraft,
-  formatBytes,
-  formatNumber,
-  formatPercent,
-  formatSeconds,
-  isNumber,
-  routeSubject,
-} from './findings.ts';
-import { recommendTrace } from './traces/recommend.ts';
-import type { Finding, Recommendation, RouteStats, Snapshot } from './types.ts';
+import type { Draft, RouteBreakdown } from './facts.ts';
+import { formatBytes, formatNumber, formatPercent, formatSeconds } from './findings.ts';
+import { quote, serviceMatcher } from './traces/traceql.ts';
+import type { Finding, Recommendation, Snapshot } from './types.ts';
 
-/** The finding with its recommendations: what every detector returns. */
-export function withRecommendations(draft: FindingDraft, snapshot: Snapshot): Finding {
-  return { ...draft, recommendations: recommend(draft, snapshot) };
+/** The finding with its recommendations. */
+export function withRecommendations(draft: Draft, snapshot: Snapshot): Finding {
+  const { facts: _facts, ...finding } = draft;
+  return { ...finding, recommendations: recommend(draft, snapshot) };
 }
 
 /** At least one recommendation for every kind; the first is the one to start with. */
-export function recommend(finding: FindingDraft, snapshot: Snapshot): Recommendation[] {
-  switch (finding.kind) {
+export function recommend(d: Draft, snapshot: Snapshot): Recommendation[] {
+  switch (d.kind) {
     case 'slow-endpoint':
-      return slowEndpoint(finding, snapshot);
-    case 'error-rate':
-      return errorRate(finding, snapshot);
     case 'latency-regression':
-      return latencyRegression(finding, snapshot);
+      return routeLatency(d, snapshot);
+    case 'error-rate':
+      return errorRate(d, snapshot);
     case 'event-loop-lag':
-      return eventLoopLag(finding, snapshot);
+      return eventLoopLag(d, snapshot);
     case 'memory-leak':
-      return memoryLeak(finding, snapshot);
+      return memoryLeak(d, snapshot);
     case 'cpu-saturation':
-      return cpuSaturation(finding, snapshot);
+      return cpuSaturation(d, snapshot);
     case 'gc-pressure':
-      return gcPressure(finding, snapshot);
+      return gcPressure(d, snapshot);
     case 'slow-statement':
-      return slowStatement(finding, snapshot);
+      return slowStatement(d, snapshot);
     case 'pool-saturation':
-      return poolSaturation(finding, snapshot);
+      return poolSaturation(d, snapshot);
     case 'n-plus-one':
+      return nPlusOne(d);
     case 'parallelizable-queries':
-    case 'time-breakdown':
-      // Trace detectors add their recommendations themselves (they need the traces, not the snapshot).
-      return recommendTrace({
-        ...finding,
-        kind: finding.kind,
-        layer: finding.layer === 'database' ? 'database' : 'api',
-      });
+      return parallelizable(d);
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared pieces
 
-function value(finding: FindingDraft, key: string): number | null {
-  const v = finding.evidence.values[key];
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
-}
-
-function text(finding: FindingDraft, key: string): string | null {
-  const v = finding.evidence.values[key];
-  return typeof v === 'string' ? v : null;
-}
-
 /** "…: <query>" when the snapshot holds the query, so the check can be pasted as it is. */
 function using(snapshot: Snapshot, key: string): string {
   const query = snapshot.queries[key];
   return query === undefined ? '' : `: ${query.text}`;
-}
-
-function quote(s: string): string {
-  return `"${s.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
-}
-
-/** `service.namespace/service.name` jobs match both resource attributes; plain jobs match service.name. */
-function serviceMatcher(service: string): string {
-  const slash = service.indexOf('/');
-  if (slash < 0) return `resource.${ATTR.serviceName} = ${quote(service)}`;
-  return (
-    `resource.${ATTR.serviceNamespace} = ${quote(service.slice(0, slash))} && ` +
-    `resource.${ATTR.serviceName} = ${quote(service.slice(slash + 1))}`
-  );
 }
 
 /** `GET /api/products/:id` → method and route template. */
@@ -111,93 +77,108 @@ function traceDuration(seconds: number): string {
   return `${Math.max(1, Math.round(seconds * 1000))}ms`;
 }
 
-/** The route of `service` with the highest p95 (where blocking or held connections show first), if any. */
-function slowestRoute(snapshot: Snapshot, service: string): RouteStats | null {
-  let slowest: RouteStats | null = null;
-  for (const r of snapshot.routes) {
-    if (r.service !== service || !isNumber(r.p95Seconds) || !(r.requestRate > 0)) continue;
-    if (slowest === null || r.p95Seconds > (slowest.p95Seconds ?? 0)) slowest = r;
-  }
-  return slowest;
+function ms(value: number): string {
+  return formatSeconds(value / 1000);
 }
 
-function slowestRouteHint(snapshot: Snapshot, service: string): string {
-  const r = slowestRoute(snapshot, service);
-  return r === null
-    ? ''
-    : ` (its slowest route is ${routeSubject(r)}, p95 ${formatSeconds(r.p95Seconds ?? 0)}: start there)`;
+/** `EXPLAIN` for a statement as pg_stat_statements or a span stores it ($1 placeholders). */
+function explain(sql: string): string {
+  const statement = sql.trim().replace(/;\s*$/, '');
+  return (
+    '-- PostgreSQL 16+ plans $1 placeholders as they are; on 15, PREPARE it and EXPLAIN EXECUTE with values.\n' +
+    `EXPLAIN (GENERIC_PLAN) ${statement};`
+  );
 }
 
-const CPU_PROFILE =
-  '# Record a CPU profile under load; open the .cpuprofile in Chrome DevTools (Performance) or speedscope.\n' +
-  'node --cpu-prof --cpu-prof-dir=./profiles <your entry point>';
+const CPU_PROFILE_HINT =
+  'node --cpu-prof --cpu-prof-dir=./profiles <entry point>  # open the .cpuprofile in DevTools or speedscope';
 
 // ---------------------------------------------------------------------------------------------------------------
 // API
 
-function slowEndpoint(f: FindingDraft, snapshot: Snapshot): Recommendation[] {
-  const limit = value(f, 'limit_p95_s') ?? 0;
-  const excess = value(f, 'excess_s') ?? 0;
-  const verify = `The p95 of ${f.subject} falls under ${formatSeconds(limit)}${using(snapshot, 'routes.p95')}`;
-  return [
-    {
-      action: `Open the slowest traces of ${f.subject} and find where the time goes: database, outbound calls or the route's own code`,
-      artifact: routeTraceQl(f.service, f.subject, `duration > ${traceDuration(limit)}`),
-      expectedGain: `Names the spans that hold the ${formatSeconds(excess)} over the objective, which decides the fix`,
-      confidence: 'high',
-      verify,
-    },
-    {
-      action:
-        'If the time is in the route’s own code, cache or precompute its result, or compute it in SQL on the ' +
-        'candidate rows only; if it is in the database, fix the statements the traces name',
-      expectedGain: `Up to ${formatSeconds(excess)} off the p95, ${f.impact.toFixed(2)} s of user time per second`,
-      confidence: 'low',
-      verify,
-    },
-  ];
+/** A slow or slower route that nothing else explains: what its traces show decides the advice. */
+function routeLatency(
+  d: Draft<'slow-endpoint' | 'latency-regression'>,
+  snapshot: Snapshot,
+): Recommendation[] {
+  const target = d.kind === 'slow-endpoint' ? d.facts.limit_p95_s : d.facts.baseline_p95_s;
+  const lost = d.kind === 'slow-endpoint' ? d.facts.excess_s : d.facts.increase_s;
+  const verify = `The p95 of ${d.subject} falls to ${formatSeconds(target)}${using(snapshot, 'routes.p95')}`;
+  const slowTraces = routeTraceQl(d.service, d.subject, `duration > ${traceDuration(target)}`);
+  const b = d.facts.breakdown;
+  if (b === undefined) {
+    return [
+      {
+        action: `Open the traces of ${d.subject} slower than ${formatSeconds(target)}: no traces of it were read, so where its ${formatSeconds(lost)} go is not known yet`,
+        artifact: slowTraces,
+        expectedGain: `Names the spans that hold the ${formatSeconds(lost)}`,
+        confidence: 'medium',
+        verify,
+      },
+    ];
+  }
+  return [breakdownAdvice(d.subject, b, verify, slowTraces)];
 }
 
-function errorRate(f: FindingDraft, snapshot: Snapshot): Recommendation[] {
-  const ratio = value(f, 'error_ratio') ?? 0;
-  const limit = value(f, 'limit_error_ratio') ?? 0;
-  const verify =
-    `The 5xx ratio of ${f.subject} (errors ÷ requests) falls under ${formatPercent(limit)}` +
-    `${using(snapshot, 'routes.errors')}`;
-  return [
-    {
-      action: `Open the failed traces of ${f.subject} and find the span that fails first: a dependency, the database or the route's own code`,
-      artifact: routeTraceQl(f.service, f.subject, `span.${ATTR.httpResponseStatusCode} >= 500`),
-      expectedGain: `Names the failing call behind ${formatPercent(ratio)} of the route's requests`,
-      confidence: 'high',
-      verify,
-    },
-    {
-      action:
-        'If a downstream call fails, retry it with backoff (idempotent calls only) behind a circuit breaker, and ' +
-        'answer 503 with Retry-After while the breaker is open',
-      artifact:
-        '// Transient failures are retried; a provider outage fails fast instead of holding every request.\n' +
-        'const result = await breaker.fire(() => retry(() => provider.call(input), { retries: 2, backoffMs: 100 }));',
-      expectedGain:
-        'Transient failures stop reaching users; an outage costs a fast 503 instead of a slow 5xx',
-      confidence: 'low',
-      verify,
-    },
-  ];
-}
-
-function latencyRegression(f: FindingDraft, snapshot: Snapshot): Recommendation[] {
-  const baseline = value(f, 'baseline_p95_s') ?? 0;
-  return [
-    {
-      action:
-        `Find what changed since the previous ${snapshot.window} (a deploy, configuration, data volume, a ` +
-        `dependency): compare a slow trace of ${f.subject} now with one from before and see which span grew`,
-      artifact: routeTraceQl(f.service, f.subject, `duration > ${traceDuration(baseline)}`),
-      expectedGain: `Back to a p95 of about ${formatSeconds(baseline)}: ${f.impact.toFixed(2)} s of user time per second`,
+function breakdownAdvice(
+  route: string,
+  b: RouteBreakdown,
+  verify: string,
+  slowTraces: string,
+): Recommendation {
+  const parts = [
+    { part: 'db', share: b.db_share, ms: b.db_ms_mean },
+    { part: 'pool', share: b.pool_wait_share, ms: b.pool_wait_ms_mean },
+    { part: 'http', share: b.http_share, ms: b.http_ms_mean },
+    { part: 'own', share: b.own_share, ms: b.own_ms_mean },
+  ].sort((x, y) => y.share - x.share);
+  const top = parts[0] as (typeof parts)[number];
+  if (top.part === 'db' && b.top_statement !== undefined) {
+    return {
+      action: `Start with ${b.top_statement.text.replace(/\s+/g, ' ').trim()}: it holds ${formatPercent(b.top_statement.share)} of ${route} (${ms(b.db_ms_mean)} of database time per request); read its plan`,
+      artifact: explain(b.top_statement.text),
+      expectedGain: `Up to ${ms(b.mean_ms * b.top_statement.share)} of the route's ${ms(b.mean_ms)} mean`,
       confidence: 'medium',
-      verify: `The p95 of ${f.subject} returns to about ${formatSeconds(baseline)}${using(snapshot, 'routes.p95')}`,
+      verify,
+    };
+  }
+  if (top.part === 'pool') {
+    return {
+      action: `${route} waits ${ms(b.pool_wait_ms_mean)} per request for a pooled connection (${formatPercent(b.pool_wait_share)} of its time): the fix is in what holds the pool's connections, not in this route`,
+      artifact: slowTraces,
+      expectedGain: `Up to ${ms(b.pool_wait_ms_mean)} per request`,
+      confidence: 'medium',
+      verify,
+    };
+  }
+  if (top.part === 'http') {
+    const host = b.top_host === undefined ? 'its outbound calls' : b.top_host.host;
+    return {
+      action: `${route} spends ${ms(b.http_ms_mean)} per request (${formatPercent(b.http_share)}) waiting on ${host}: bound that call with a timeout under the route's objective, cache its answer, or start it concurrently with the route's other work`,
+      artifact: slowTraces,
+      expectedGain: `Up to ${ms(b.http_ms_mean)} per request`,
+      confidence: 'medium',
+      verify,
+    };
+  }
+  return {
+    action: `${route} runs ${ms(b.own_ms_mean)} of its own code per request with no query or outbound call running (${formatPercent(b.own_share)} of its time): profile that route`,
+    artifact: `${slowTraces}\n${CPU_PROFILE_HINT}`,
+    expectedGain: `Up to ${ms(b.own_ms_mean)} per request`,
+    confidence: 'medium',
+    verify,
+  };
+}
+
+function errorRate(d: Draft<'error-rate'>, snapshot: Snapshot): Recommendation[] {
+  const f = d.facts;
+  return [
+    {
+      action: `Open the failed traces of ${d.subject} and find the span that fails first: ${formatPercent(f.error_ratio)} of its requests answer 5xx`,
+      artifact: routeTraceQl(d.service, d.subject, `span.${ATTR.httpResponseStatusCode} >= 500`),
+      expectedGain: `The error ratio back under ${formatPercent(f.limit_error_ratio)}: ${formatNumber(f.errors_per_s)} failed requests per second fewer`,
+      confidence: 'medium',
+      verify: `The 5xx ratio of ${d.subject} falls under ${formatPercent(f.limit_error_ratio)}${using(snapshot, 'routes.errors')}`,
     },
   ];
 }
@@ -205,128 +186,100 @@ function latencyRegression(f: FindingDraft, snapshot: Snapshot): Recommendation[
 // ---------------------------------------------------------------------------------------------------------------
 // Runtime
 
-function eventLoopLag(f: FindingDraft, snapshot: Snapshot): Recommendation[] {
-  const limit = value(f, 'limit_event_loop_p99_s') ?? 0;
-  const delay = value(f, 'event_loop_p99_s');
+function eventLoopLag(d: Draft<'event-loop-lag'>, snapshot: Snapshot): Recommendation[] {
+  const f = d.facts;
   const verify =
-    `The event-loop p99 delay of ${f.subject} stays under ${formatSeconds(limit)}` +
+    `The event-loop p99 delay of ${f.instance} stays under ${formatSeconds(f.limit_event_loop_p99_s)}` +
     `${using(snapshot, 'runtime.eventLoopP99')}`;
+  const delay = f.event_loop_p99_s;
+  if (f.blocking !== undefined) {
+    const b = f.blocking;
+    return [
+      {
+        action: `Take the ${ms(b.sync_ms_mean)} of synchronous work in ${b.route} off the event loop: while it runs (${formatPercent(b.share)} of the process's synchronous time, no query or call in flight), every other request waits`,
+        artifact: `${routeTraceQl(d.service, b.route)}\n${CPU_PROFILE_HINT}`,
+        expectedGain:
+          delay === undefined
+            ? 'Other requests stop waiting for the loop'
+            : `Other requests stop waiting up to ${formatSeconds(delay)} for the loop`,
+        confidence: 'high',
+        verify,
+      },
+      {
+        action:
+          'Synchronous APIs on a request path (…Sync calls, large JSON, regexes, loops over big arrays) are the usual cause',
+        expectedGain: 'A general hint',
+        confidence: 'low',
+        verify,
+        general: true,
+      },
+    ];
+  }
   return [
     {
-      action: `Record a CPU profile of ${f.service} under load to name the synchronous function that holds the event loop${slowestRouteHint(snapshot, f.service)}`,
-      artifact: CPU_PROFILE,
-      expectedGain: 'Names the blocking function and its share of the main thread',
-      confidence: 'high',
-      verify,
-    },
-    {
-      action:
-        'Move the blocking work off the main thread: the async variant of the API (crypto.pbkdf2, zlib.gzip, ' +
-        'fs.promises), a worker thread for pure computation, or chunks that yield with setImmediate',
-      artifact:
-        "import { pbkdf2 } from 'node:crypto';\nimport { promisify } from 'node:util';\n" +
-        '// before: crypto.pbkdf2Sync(password, salt, 500_000, 64, "sha512") blocks every request meanwhile\n' +
-        'const key = await promisify(pbkdf2)(password, salt, 500_000, 64, "sha512"); // runs on the libuv pool',
-      expectedGain:
-        delay === null
-          ? 'Other requests stop waiting for the loop'
-          : `Requests stop waiting up to ${formatSeconds(delay)} for the loop`,
+      action: `Record a CPU profile of ${d.service} under load: its traces do not show one route holding the loop`,
+      artifact: CPU_PROFILE_HINT,
+      expectedGain: 'Names the function that holds the event loop',
       confidence: 'medium',
       verify,
     },
   ];
 }
 
-function memoryLeak(f: FindingDraft, snapshot: Snapshot): Recommendation[] {
-  const limit = value(f, 'limit_bytes_per_h') ?? 0;
-  const hours = value(f, 'hours_to_exhaustion_h');
+function memoryLeak(d: Draft<'memory-leak'>, snapshot: Snapshot): Recommendation[] {
+  const f = d.facts;
   const verify =
-    `The heap after GC of ${f.subject} stays flat under steady load (growth under ${formatBytes(limit)}/h)` +
+    `The heap after GC of ${f.instance} stays flat under steady load (growth under ${formatBytes(f.limit_bytes_per_h)}/h)` +
     `${using(snapshot, 'runtime.heapGrowth')}`;
   return [
     {
-      action: `Take two heap snapshots of ${f.service} minutes apart under load and compare them: the objects whose count and retained size only grow are the leak`,
+      action: `Compare two heap snapshots of ${d.service} taken minutes apart under load: the heap after GC grows ${formatBytes(f.heap_growth_bytes_per_h)}/h and has not levelled off`,
       artifact:
-        'node --heapsnapshot-signal=SIGUSR2 <your entry point>   # start the service with it\n' +
-        'kill -USR2 <pid>; sleep 300; kill -USR2 <pid>           # two snapshots, five minutes apart\n' +
-        '# Chrome DevTools → Memory → load both → "Comparison", sorted by size delta',
-      expectedGain: 'Names what is retained and the code that keeps it',
-      confidence: 'high',
-      verify,
-    },
-    {
-      action:
-        'Bound whatever grows per request: an LRU cache with a size limit instead of a plain Map, and remove ' +
-        'listeners and timers added per request',
-      artifact:
-        "import { LRUCache } from 'lru-cache';\n" +
-        '// Bounded: past 1 000 entries (or 50 MB) the least recently used are evicted.\n' +
-        'const cache = new LRUCache<string, Rendered>({ max: 1_000, maxSize: 50_000_000, sizeCalculation: (v) => v.length });',
+        'node --heapsnapshot-signal=SIGUSR2 <entry point>; kill -USR2 <pid>; sleep 300; kill -USR2 <pid>  # DevTools → Memory → Comparison',
       expectedGain:
-        hours === null
-          ? 'A flat heap, and no "JavaScript heap out of memory" crash'
-          : `A flat heap, instead of a "JavaScript heap out of memory" crash in about ${formatNumber(hours)} h`,
+        f.hours_to_exhaustion_h === undefined
+          ? 'Names what is retained and what keeps it'
+          : `Names what is retained, before the heap is full in about ${formatNumber(f.hours_to_exhaustion_h)} h`,
       confidence: 'medium',
       verify,
     },
   ];
 }
 
-function cpuSaturation(f: FindingDraft, snapshot: Snapshot): Recommendation[] {
-  const limit = value(f, 'limit_cpu_cores') ?? 0;
-  const verify = `CPU of ${f.subject} stays under ${formatPercent(limit)} of a core${using(snapshot, 'runtime.cpu')}`;
+function cpuSaturation(d: Draft<'cpu-saturation'>, snapshot: Snapshot): Recommendation[] {
+  const f = d.facts;
   return [
     {
-      action: `Record a CPU profile of ${f.service} under load to see which functions use the core${slowestRouteHint(snapshot, f.service)}`,
-      artifact: CPU_PROFILE,
-      expectedGain: 'Names the hot functions and their share of CPU',
-      confidence: 'high',
-      verify,
-    },
-    {
-      action:
-        'Cut the hot path’s CPU (cache or precompute results, let the database filter and aggregate), and run ' +
-        'one process per core (more replicas, or node:cluster) so one thread is not the ceiling',
-      expectedGain: `Headroom under the ${formatPercent(limit)} objective, so requests stop queueing behind each other`,
+      action: `Record a CPU profile of ${d.service} under load: it uses ${formatPercent(f.cpu_cores)} of a core, and Node runs JavaScript on one`,
+      artifact: CPU_PROFILE_HINT,
+      expectedGain: `Names the functions that use the core; headroom under ${formatPercent(f.limit_cpu_cores)} stops requests queueing`,
       confidence: 'medium',
-      verify,
+      verify: `CPU of ${f.instance} stays under ${formatPercent(f.limit_cpu_cores)} of a core${using(snapshot, 'runtime.cpu')}`,
     },
   ];
 }
 
-function gcPressure(f: FindingDraft, snapshot: Snapshot): Recommendation[] {
-  const limit = value(f, 'limit_gc_s_per_s') ?? 0;
-  const gc = value(f, 'gc_s_per_s') ?? 0;
-  const used = value(f, 'heap_used_bytes');
-  const heapLimit = value(f, 'heap_limit_bytes');
-  const verify = `GC time of ${f.subject} stays under ${formatSeconds(limit)} per second${using(snapshot, 'runtime.gc')}`;
+function gcPressure(d: Draft<'gc-pressure'>, snapshot: Snapshot): Recommendation[] {
+  const f = d.facts;
+  const verify = `GC time of ${f.instance} stays under ${formatSeconds(f.limit_gc_s_per_s)} per second${using(snapshot, 'runtime.gc')}`;
   const out: Recommendation[] = [
     {
-      action: `Record a heap allocation profile of ${f.service} under load to see which code allocates most`,
+      action: `Record a heap allocation profile of ${d.service} under load: GC takes ${formatSeconds(f.gc_s_per_s)} of every second`,
       artifact:
-        '# Sampled allocations; open the .heapprofile in Chrome DevTools (Memory). --trace-gc logs each pause.\n' +
-        'node --heap-prof --heap-prof-dir=./profiles <your entry point>',
+        'node --heap-prof --heap-prof-dir=./profiles <entry point>  # open the .heapprofile in DevTools → Memory',
       expectedGain: 'Names the allocation sites that keep the collector busy',
-      confidence: 'high',
+      confidence: 'medium',
       verify,
     },
   ];
+  const used = f.heap_used_bytes;
+  const limit = f.heap_limit_bytes;
   // Past 80 % of the limit, collections free little and run back to back: the heap is too small, or leaking.
-  if (used !== null && heapLimit !== null && used >= 0.8 * heapLimit) {
-    const mb = Math.ceil((2 * heapLimit) / 1_048_576);
+  if (used !== undefined && limit !== undefined && used >= 0.8 * limit) {
     out.push({
-      action: `The heap is ${formatPercent(used / heapLimit)} full: check for a leak first (see memory-leak findings), then give the heap room`,
-      artifact: `NODE_OPTIONS=--max-old-space-size=${mb}`,
-      expectedGain: `Collections free more per pause: most of the ${formatSeconds(gc)} per second of GC`,
-      confidence: 'medium',
-      verify,
-    });
-  } else {
-    out.push({
-      action:
-        'Allocate less per request: stream large responses instead of building them in memory, reuse buffers, ' +
-        'and avoid copying large arrays and objects on the hot path',
-      expectedGain: `Part of the ${formatSeconds(gc)} per second of GC pauses back for requests`,
+      action: `The heap is ${formatPercent(used / limit)} full: rule out a leak, then give the heap room`,
+      artifact: `NODE_OPTIONS=--max-old-space-size=${Math.ceil((2 * limit) / 1_048_576)}`,
+      expectedGain: `Collections free more per pause: most of the ${formatSeconds(f.gc_s_per_s)} per second of GC`,
       confidence: 'medium',
       verify,
     });
@@ -340,47 +293,35 @@ function gcPressure(f: FindingDraft, snapshot: Snapshot): Recommendation[] {
 /** Rows per call past which fetching less is a fix of its own. */
 const MANY_ROWS = 1_000;
 
-function slowStatement(f: FindingDraft, snapshot: Snapshot): Recommendation[] {
-  const sql =
-    text(f, 'statement') ?? snapshot.statements.find((s) => s.fingerprint === f.subject)?.query ?? '';
-  const limitMs = value(f, 'limit_p95_ms') ?? 0;
-  const meanMs = value(f, 'mean_ms') ?? 0;
-  const rows = value(f, 'rows_per_call');
+function slowStatement(d: Draft<'slow-statement'>, snapshot: Snapshot): Recommendation[] {
+  const f = d.facts;
   const verify =
-    `The statement's mean_exec_time and stddev_exec_time in pg_stat_statements drop so its p95 is under ` +
-    `${formatSeconds(limitMs / 1000)} (reset with pg_stat_statements_reset() after the fix to see it sooner)` +
-    `${using(snapshot, 'statements')}`;
+    `The statement's mean and stddev in pg_stat_statements drop so its p95 is under ` +
+    `${formatSeconds(f.limit_p95_ms / 1000)}${using(snapshot, 'statements')}`;
+  const routes = f.routes.length === 0 ? '' : ` (run by ${f.routes.join(', ')})`;
   const out: Recommendation[] = [
     {
-      action: `Run EXPLAIN on the statement to see where its ${formatSeconds(meanMs / 1000)} go: a sequential scan of a large table, a sort, or a join`,
-      // GENERIC_PLAN (PostgreSQL 16+) plans a statement with $1 placeholders as pg_stat_statements stores it.
-      artifact: `-- PostgreSQL 16+; on older servers put real values in place of $1, $2…\nEXPLAIN (GENERIC_PLAN) ${sql.trim().replace(/;\s*$/, '')};`,
+      action: `Read the plan of the statement${routes}: where do its ${ms(f.mean_ms)} per call go?`,
+      artifact: explain(f.statement),
       expectedGain: 'Shows the plan node that costs the time, which decides the fix',
       confidence: 'high',
       verify,
     },
   ];
-  const index = indexCandidate(sql);
+  const index = indexCandidate(f.statement);
   if (index !== null) {
     const columns = index.columns.join(', ');
-    // The plan, when the evidence has one, turns a guess from the SQL text into a confirmed scan.
-    const confirmed =
-      f.evidence.plan !== undefined &&
-      new RegExp(`Seq Scan on ${escapeRegExp(index.table)}\\b`).test(f.evidence.plan);
     out.push({
-      action:
-        `Add an index on ${index.table} (${columns}) if EXPLAIN shows a sequential scan of ${index.table}: the ` +
-        `statement filters it by equality on ${columns} (a heuristic from the SQL text; CONCURRENTLY keeps ` +
-        'writes going while it builds, and every write pays for the index afterwards)',
+      action: `If the plan shows a sequential scan of ${index.table}, index the column${index.columns.length > 1 ? 's' : ''} it is filtered on by equality (${columns}; read from the SQL text, not yet checked against a plan)`,
       artifact: `CREATE INDEX CONCURRENTLY ON ${index.table} (${columns});`,
-      expectedGain: `A lookup by ${columns} becomes an index scan: from ${formatSeconds(meanMs / 1000)} to a few milliseconds per call, ${f.impact.toFixed(2)} s of waiting per second`,
-      confidence: confirmed ? 'medium' : 'low',
-      verify: `EXPLAIN shows an Index Scan on ${index.table} using the new index; ${verify.charAt(0).toLowerCase()}${verify.slice(1)}`,
+      expectedGain: `A lookup by ${columns} instead of a scan: most of ${ms(f.mean_ms)} per call`,
+      confidence: 'low',
+      verify: `EXPLAIN shows an Index Scan on ${index.table}; ${verify.charAt(0).toLowerCase()}${verify.slice(1)}`,
     });
   }
-  if (rows !== null && rows >= MANY_ROWS) {
+  if (f.rows_per_call !== undefined && f.rows_per_call >= MANY_ROWS) {
     out.push({
-      action: `Fetch fewer rows: the statement returns about ${formatNumber(rows)} rows per call; page it (LIMIT with a keyset) or aggregate in SQL`,
+      action: `Fetch fewer rows: the statement returns about ${formatNumber(f.rows_per_call)} rows per call; page it (LIMIT with a keyset) or aggregate in SQL`,
       expectedGain: 'Less time reading, sending and parsing rows the caller does not use',
       confidence: 'medium',
       verify,
@@ -389,8 +330,97 @@ function slowStatement(f: FindingDraft, snapshot: Snapshot): Recommendation[] {
   return out;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+function poolSaturation(d: Draft<'pool-saturation'>, snapshot: Snapshot): Recommendation[] {
+  const f = d.facts;
+  const verify = `Requests waiting for a connection of ${f.pool} stay at 0${using(snapshot, 'pools.pending')}`;
+  const out: Recommendation[] = [];
+  const holder = f.holders[0];
+  if (holder !== undefined && holder.share > 0.5) {
+    out.push({
+      action: `Shorten how long ${holder.route} holds a connection: ${ms(holder.db_ms_mean)} per request from its first query to its last, ${formatPercent(holder.share)} of the pool's connection time. Do slow work that is not a query (calls, computation) before or after, outside the transaction`,
+      artifact: routeTraceQl(d.service, holder.route),
+      expectedGain: `The ${formatNumber(f.pending_avg)} requests waiting on average (${d.impact.toFixed(2)} s per second) stop waiting`,
+      confidence: 'high',
+      verify,
+    });
+  } else {
+    out.push({
+      action: `Find what holds the connections of ${f.pool}: sessions in a transaction, oldest first`,
+      artifact:
+        'SELECT pid, application_name, state, now() - xact_start AS in_transaction, left(query, 120) AS last_query\n' +
+        'FROM pg_stat_activity WHERE datname = current_database() AND xact_start IS NOT NULL ORDER BY xact_start LIMIT 20;',
+      expectedGain: 'Names the transactions that keep connections from the pool, and for how long',
+      confidence: 'medium',
+      verify,
+    });
+  }
+  if (f.pool_max !== undefined && f.used_max >= f.pool_max) {
+    out.push({
+      action: `Only if the database has headroom (max_connections over every instance and pool), raise the pool's size above ${formatNumber(f.pool_max)}: it hides held connections rather than fixing them`,
+      expectedGain: 'Less waiting for the same load, at the cost of more database connections',
+      confidence: 'low',
+      verify,
+    });
+  }
+  return out;
+}
+
+function nPlusOne(d: Draft<'n-plus-one'>): Recommendation[] {
+  const f = d.facts;
+  const site = f.sites[0];
+  const count = site?.count_per_request_median ?? f.limit_repeats;
+  const avoidable = site?.avoidable_ms_mean ?? 0;
+  const routes = f.sites.map((s) => s.route).join(', ');
+  const verify = `In the traces of ${routes} this statement runs once per request instead of ${count} times, and the route's p95 drops by about ${ms(avoidable)}`;
+  const b = f.batched;
+  if (b === undefined) {
+    return [
+      {
+        action: `Fetch the rows of ${routes} in one statement instead of one per item: ${count} × per request`,
+        artifact: `-- Now, once per item:\n${f.statement}`,
+        expectedGain: `About ${ms(avoidable)} less per request: ${count} round trips become one`,
+        confidence: 'medium',
+        verify,
+      },
+    ];
+  }
+  const checked =
+    b.planned === true
+      ? 'PostgreSQL planned it without error'
+      : b.planned === false
+        ? `PostgreSQL did not plan it (${b.plan_error ?? 'error'}): adjust before use`
+        : 'not checked against the database';
+  return [
+    {
+      action: `Replace the ${count} per-item statements in ${routes} with one that takes every key in an array (${b.parameter})`,
+      artifact:
+        `-- Now, once per item (${count} times per request):\n--   ${f.statement.replace(/\s+/g, ' ')}\n` +
+        `-- Once per request (${checked}):\n${b.statement};\n` +
+        b.notes.map((n) => `-- ${n}`).join('\n'),
+      expectedGain: `About ${ms(avoidable)} less per request: ${count} round trips become one`,
+      confidence: b.planned === true ? 'high' : b.planned === false ? 'low' : 'medium',
+      verify,
+    },
+  ];
+}
+
+function parallelizable(d: Draft<'parallelizable-queries'>): Recommendation[] {
+  const f = d.facts;
+  const calls = f.statements.map(
+    (s) => `  ${s.startsWith('HTTP ') ? `fetch(/* ${s} */)` : `pool.query(${JSON.stringify(s)})`},`,
+  );
+  const vars = f.statements.map((_, i) => `r${i + 1}`).join(', ');
+  return [
+    {
+      action: `Run the ${f.calls_per_run_median} independent calls of ${f.route} concurrently instead of one after the other`,
+      artifact:
+        '// None of these awaits uses the previous result (read-only, outside a transaction).\n' +
+        `const [${vars}] = await Promise.all([\n${calls.join('\n')}\n]);`,
+      expectedGain: `About ${ms(f.saved_ms_mean)} less per request (${formatPercent(f.saved_share_mean)}): the calls take as long as the longest, not their sum`,
+      confidence: 'medium',
+      verify: `In the traces of ${f.route} these spans overlap instead of following each other, and the route's p95 drops by about ${ms(f.saved_ms_mean)}. If one call does use another's result, keep that pair in order`,
+    },
+  ];
 }
 
 const IDENT = String.raw`(?:"[^"]+"|[A-Za-z_][\w$]*)`;
@@ -453,49 +483,4 @@ export function indexCandidate(sql: string): { table: string; columns: string[] 
     if (best === null || columns.length > best.columns.length) best = { table, columns };
   }
   return best;
-}
-
-function poolSaturation(f: FindingDraft, snapshot: Snapshot): Recommendation[] {
-  const avg = value(f, 'pending_avg') ?? 0;
-  const size = value(f, 'pool_max');
-  const verify = `Requests waiting for a connection of ${f.subject} stay at 0${using(snapshot, 'pools.pending')}`;
-  const out: Recommendation[] = [
-    {
-      action: `Find what holds the connections of ${f.service}: a transaction kept open across slow work that is not the database (an HTTP call between BEGIN and COMMIT), or slow statements${slowestRouteHint(snapshot, f.service)}`,
-      artifact:
-        '-- Connections "idle in transaction" for long are held while the app does something else.\n' +
-        'SELECT pid, application_name, state, now() - xact_start AS in_transaction, left(query, 120) AS last_query\n' +
-        'FROM pg_stat_activity\n' +
-        'WHERE datname = current_database() AND xact_start IS NOT NULL\n' +
-        'ORDER BY xact_start\n' +
-        'LIMIT 20;',
-      expectedGain: 'Names the transactions that keep connections from the pool, and for how long',
-      confidence: 'high',
-      verify,
-    },
-    {
-      action:
-        'Do slow work outside the transaction (call the remote service first, then open a short transaction to ' +
-        'write its result), or hand it to a queue',
-      artifact:
-        '// before: BEGIN; …; await warehouse.reserve(item); …; COMMIT — a connection held across the HTTP call\n' +
-        'const reservation = await warehouse.reserve(item);\n' +
-        'await withTransaction(pool, (client) => saveReservation(client, reservation)); // milliseconds on a connection',
-      expectedGain: `Connections return to the pool in milliseconds: the ${formatNumber(avg)} requests waiting on average (${f.impact.toFixed(2)} s per second) stop waiting`,
-      confidence: 'medium',
-      verify,
-    },
-  ];
-  if (size !== null) {
-    out.push({
-      action:
-        'Only if the database has headroom (max_connections across all instances and pools), raise the pool ' +
-        'size; it hides held connections rather than fixing them',
-      artifact: `new pg.Pool({ max: ${formatNumber(size * 2)} }) // was ${formatNumber(size)}`,
-      expectedGain: 'Less waiting for the same load, at the cost of more database connections',
-      confidence: 'low',
-      verify,
-    });
-  }
-  return out;
 }

@@ -1,7 +1,9 @@
 /**
- * The analyzer's data model. `sources/` fill a `Snapshot` (plain data, no I/O handles); `detectors/` turn it into
- * `Finding`s (pure); `recommend` adds what to change (pure); the store and the API persist and serve them.
+ * The analyzer's data model, one for every layer and source. `sources/` fill a `Snapshot` (plain data, no I/O
+ * handles); `detectors/` turn it into `Draft`s with typed facts (pure); `correlate` lets causes absorb their
+ * symptoms; `recommend` adds what to change from the facts (pure); the store and the API persist and serve them.
  */
+import type { Trace } from './traces/model.ts';
 
 export type Layer = 'api' | 'database' | 'runtime' | 'frontend';
 export type Severity = 'info' | 'warning' | 'critical';
@@ -20,6 +22,20 @@ export interface Evidence {
   readonly queries: readonly EvidenceQuery[];
   readonly traceIds?: readonly string[];
   readonly plan?: string;
+  /**
+   * Findings this one explains, absorbed by `correlate`: a slow route whose time is this N+1, the routes a
+   * blocked event loop delayed. Their impact is included in the cause's.
+   */
+  readonly symptoms?: readonly Symptom[];
+}
+
+/** A finding absorbed by its cause: kept as evidence, not reported on its own. */
+export interface Symptom {
+  readonly kind: FindingKind;
+  readonly subject: string;
+  readonly title: string;
+  readonly impact: number;
+  readonly values: Readonly<Record<string, number | string>>;
 }
 
 /** What to change, concretely, and how to know it worked. */
@@ -33,6 +49,8 @@ export interface Recommendation {
   readonly confidence: 'low' | 'medium' | 'high';
   /** How to verify the fix: the query or measurement that must change. */
   readonly verify: string;
+  /** Advice about code shapes in general, not drawn from this app's evidence: a hint, at most one line. */
+  readonly general?: boolean;
 }
 
 export interface Finding {
@@ -66,10 +84,11 @@ export type FindingKind =
   | 'gc-pressure'
   | 'slow-statement'
   | 'pool-saturation'
-  // From traces (analyzer/src/traces/detectors):
   | 'n-plus-one'
-  | 'parallelizable-queries'
-  | 'time-breakdown';
+  | 'parallelizable-queries';
+
+/** Where a detector's input comes from; a cycle that did not read a source says nothing about its findings. */
+export type Source = 'prometheus' | 'statements' | 'traces';
 
 /** One route of one service over the analysis window. */
 export interface RouteStats {
@@ -90,13 +109,23 @@ export interface RouteStats {
 export interface RuntimeStats {
   readonly service: string;
   readonly instance: string;
-  /** Highest p99 event-loop delay seen in the window. */
+  /**
+   * The p99 event-loop delay most of the window saw: the median over the window's intervals of each interval's
+   * p99, so one spike (a deploy, a GC) does not count as a blocked loop.
+   */
   readonly eventLoopP99Seconds: number | null;
+  /** The highest interval p99 in the window, for evidence. */
+  readonly eventLoopP99MaxSeconds: number | null;
   readonly eventLoopUtilization: number | null;
   readonly heapUsedBytes: number | null;
   readonly heapLimitBytes: number | null;
-  /** Slope of the heap that survives GC (the lower envelope), bytes per hour. */
+  /**
+   * Slope of the heap that survives GC (the lower envelope), bytes per hour, where a straight line fits it better
+   * than a curve that levels off (warm-up); 0 when it levels off.
+   */
   readonly heapGrowthBytesPerHour: number | null;
+  /** Seconds since the process started. */
+  readonly processAgeSeconds: number | null;
   /** CPU seconds per second (1 = one core). */
   readonly cpuCores: number | null;
   /** Seconds of GC pause per second. */
@@ -114,7 +143,10 @@ export interface PoolStats {
   readonly max: number | null;
 }
 
-/** One statement from pg_stat_statements (cumulative since the statistics were last reset). */
+/**
+ * One statement shape from pg_stat_statements: the rows of one fingerprint merged (several roles, IN-lists of
+ * other lengths), as a delta over the window when an earlier sample is known, else totals since the reset.
+ */
 export interface StatementStats {
   /** libpg-query fingerprint: the same statement shape always has the same one. */
   readonly fingerprint: string;
@@ -130,6 +162,17 @@ export interface StatementStats {
   readonly rowsPerCall: number;
   /** Calls per second, when the statistics' age is known. */
   readonly callsPerSecond: number | null;
+  /** `window`: the numbers are the delta over the analysis window; `since-reset`: totals since the last reset. */
+  readonly scope: 'window' | 'since-reset';
+}
+
+/** What the trace step read: the traces and the statement fingerprint of each DB span. */
+export interface TraceData {
+  readonly traces: readonly Trace[];
+  /** Statement fingerprint per DB span that carries a statement, by `spanKey(span)`. */
+  readonly fingerprints: ReadonlyMap<string, string>;
+  /** The routes whose traces were read, as `service\0METHOD /route`: findings of other routes were not judged. */
+  readonly routes: readonly string[];
 }
 
 /** Everything the detectors look at, gathered in one cycle. */
@@ -142,6 +185,8 @@ export interface Snapshot {
   readonly runtime: readonly RuntimeStats[];
   readonly pools: readonly PoolStats[];
   readonly statements: readonly StatementStats[];
+  /** Traces, when a trace source was given and answered. */
+  readonly traces?: TraceData;
   /** The exact queries used to fill the snapshot, by signal, for evidence. */
   readonly queries: Readonly<Record<string, EvidenceQuery>>;
 }

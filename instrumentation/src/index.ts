@@ -12,6 +12,6 @@ export {
 export type { RecordingRule, RuleGroup } from './recording-rules.ts';
 export { RECORDED, RULE_WINDOW, recordingRuleGroups, recordingRulesFile } from './recording-rules.ts';
 export type { Instrument, MetricKey, MetricSpec } from './semconv.ts';
-export { ALL_METRICS, ATTR, LEGACY_ATTR, METRICS, PROMETHEUS_SERIES } from './semconv.ts';
+export { ALL_METRICS, ATTR, LEGACY_ATTR, METRICS, PROMETHEUS_SERIES, SPAN_NAMES } from './semconv.ts';
 export { catalogueViews, startTelemetry } from './telemetry.ts';
 export type { TelemetryHandle, TelemetryOptions } from './types.ts';

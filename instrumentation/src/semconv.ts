@@ -57,6 +57,17 @@ export const ATTR = {
   analysisOutcome: 'hotpath.analysis.outcome',
 } as const;
 
+/**
+ * Span names Hotpath emits itself. `connectionWait` spans the time from asking a pool (pg.Pool or knex's tarn
+ * pool) for a connection until the caller gets it, recorded only when no idle connection was ready, so the
+ * analyzer can tell waiting for the pool from the caller's own work. Kind INTERNAL, child of the caller's span;
+ * attributes `db.system.name` (`postgresql`) and `db.client.connection.pool.name`; error status (and
+ * `error.type`) when the pool could not hand out a connection.
+ */
+export const SPAN_NAMES = {
+  connectionWait: 'db.client.connection.wait',
+} as const;
+
 /** Older attribute names that real traces still carry (semantic conventions before their stable release). */
 export const LEGACY_ATTR = {
   dbStatement: 'db.statement',
@@ -86,6 +97,8 @@ const RUNTIME = '@opentelemetry/instrumentation-runtime-node';
 const HOST = '@opentelemetry/instrumentation-host-metrics';
 const BROWSER = '@hotpath/instrumentation (browser RUM)';
 const ANALYZER = '@hotpath/analyzer';
+/** instrumentation-pg reports pg.Pool; knex keeps its connections in a tarn pool that Hotpath reports itself. */
+const POOL = '@opentelemetry/instrumentation-pg (pg.Pool), @hotpath/instrumentation (knex)';
 
 /** Every metric the project reads or writes. Keys are the code names; `name` is the OpenTelemetry name. */
 export const METRICS = {
@@ -128,7 +141,7 @@ export const METRICS = {
     unit: '{connection}',
     description: 'Connections of the pool by state (idle, used).',
     attributes: [ATTR.dbClientConnectionState, ATTR.dbClientConnectionPoolName],
-    source: '@opentelemetry/instrumentation-pg',
+    source: POOL,
   },
   dbClientConnectionPendingRequests: {
     name: 'db.client.connection.pending_requests',
@@ -136,7 +149,7 @@ export const METRICS = {
     unit: '{connection}',
     description: 'Requests waiting for a pooled connection.',
     attributes: [ATTR.dbClientConnectionPoolName],
-    source: '@opentelemetry/instrumentation-pg',
+    source: POOL,
   },
   dbClientConnectionMax: {
     name: 'db.client.connection.max',
@@ -144,7 +157,7 @@ export const METRICS = {
     unit: '{connection}',
     description: 'The maximum number of open connections the pool allows.',
     attributes: [ATTR.dbClientConnectionPoolName],
-    source: '@opentelemetry/instrumentation-pg',
+    source: POOL,
   },
   nodejsEventloopDelayP50: {
     name: 'nodejs.eventloop.delay.p50',

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { detect } from './cpu-gc.ts';
-import { bare, INSTANCE, LIMITS, runtime, SERVICE, snapshot } from './testdata.ts';
+import { bare, finished, INSTANCE, LIMITS, runtime, SERVICE, snapshot } from './testdata.ts';
 
 describe('cpu-gc detector', () => {
   it('reports an instance over the CPU objective as cpu-saturation', () => {
     const s = snapshot({ runtime: [runtime({ cpuCores: 0.95 })] });
 
-    const [finding, ...rest] = detect(s, LIMITS);
+    const [finding, ...rest] = finished(detect(s, LIMITS), s);
 
     expect(rest).toEqual([]);
     expect(finding).toMatchObject({
@@ -35,7 +35,7 @@ describe('cpu-gc detector', () => {
       ],
     });
 
-    const findings = detect(s, LIMITS);
+    const findings = finished(detect(s, LIMITS), s);
 
     expect(findings.map((f) => [f.kind, f.subject, f.severity, f.impact])).toEqual([
       ['gc-pressure', 'a', 'warning', 0.15],
@@ -69,7 +69,7 @@ describe('cpu-gc detector', () => {
       ],
     });
 
-    const findings = detect(s, LIMITS);
+    const findings = finished(detect(s, LIMITS), s);
 
     expect(findings.map((f) => [f.kind, f.subject])).toEqual([['cpu-saturation', 'busy']]);
     expect(findings[0]?.evidence.queries).toEqual([]);

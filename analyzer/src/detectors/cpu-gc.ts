@@ -3,7 +3,10 @@
  * that matters (the objective keeps headroom below it); GC pauses stop that thread, so seconds of GC per second
  * are seconds in which no request progresses.
  */
+
+import type { Draft } from '../facts.ts';
 import {
+  draft,
   evidenceQueries,
   findingId,
   formatBytes,
@@ -14,13 +17,12 @@ import {
   severityFor,
 } from '../findings.ts';
 import type { DetectorLimits } from '../limits.ts';
-import { withRecommendations } from '../recommend.ts';
-import type { Finding, RuntimeStats, Snapshot } from '../types.ts';
+import type { RuntimeStats, Snapshot } from '../types.ts';
 
 /** One full core: the JavaScript thread has no headroom left, whatever the objective says. */
 const FULL_CORE = 1;
 
-function cpuSaturation(snapshot: Snapshot, rt: RuntimeStats, limit: number): Finding | null {
+function cpuSaturation(snapshot: Snapshot, rt: RuntimeStats, limit: number): Draft<'cpu-saturation'> | null {
   const cores = rt.cpuCores;
   if (!isNumber(cores) || cores <= limit) return null;
   // Impact: the share of a core used past the objective's headroom, the time requests start queueing for.
@@ -30,73 +32,73 @@ function cpuSaturation(snapshot: Snapshot, rt: RuntimeStats, limit: number): Fin
   const gc = isNumber(rt.gcSecondsPerSecond)
     ? ` GC pauses take ${formatSeconds(rt.gcSecondsPerSecond)} of every second.`
     : '';
-  return withRecommendations(
-    {
-      id: findingId('cpu-saturation', rt.service, rt.instance),
-      kind: 'cpu-saturation',
-      layer: 'runtime',
-      service: rt.service,
-      subject: rt.instance,
-      severity: critical ? 'critical' : 'warning',
-      impact,
-      title: `${rt.service} on ${rt.instance} is CPU-bound: ${formatPercent(cores)} of a core vs the ${formatPercent(limit)} objective`,
-      summary:
-        `Over the last ${snapshot.window}, ${rt.service} (${rt.instance}) used ${formatNumber(cores)} CPU ` +
-        `seconds per second. Node runs JavaScript on one thread, so past one core requests queue behind each ` +
-        `other however many cores the machine has.${gc}`,
-      evidence: {
-        values: { cpu_cores: cores, limit_cpu_cores: limit },
-        window: snapshot.window,
-        queries: evidenceQueries(snapshot, ['runtime.cpu']),
-      },
+  return draft({
+    id: findingId('cpu-saturation', rt.service, rt.instance),
+    kind: 'cpu-saturation',
+    layer: 'runtime',
+    service: rt.service,
+    subject: rt.instance,
+    severity: critical ? 'critical' : 'warning',
+    impact,
+    title: `${rt.service} on ${rt.instance} is CPU-bound: ${formatPercent(cores)} of a core vs the ${formatPercent(limit)} objective`,
+    summary:
+      `Over the last ${snapshot.window}, ${rt.service} (${rt.instance}) used ${formatNumber(cores)} CPU ` +
+      `seconds per second. Node runs JavaScript on one thread, so past one core requests queue behind each ` +
+      `other however many cores the machine has.${gc}`,
+    facts: { instance: rt.instance, cpu_cores: cores, limit_cpu_cores: limit },
+    evidence: {
+      window: snapshot.window,
+      queries: evidenceQueries(snapshot, ['runtime.cpu']),
     },
-    snapshot,
-  );
+  });
 }
 
-function gcPressure(snapshot: Snapshot, rt: RuntimeStats, limit: number): Finding | null {
+function gcPressure(snapshot: Snapshot, rt: RuntimeStats, limit: number): Draft<'gc-pressure'> | null {
   const gc = rt.gcSecondsPerSecond;
   if (!isNumber(gc) || gc <= limit) return null;
   // Impact: the share of time the process is paused; no request progresses during a pause.
   const impact = gc;
-  const values: Record<string, number> = { gc_s_per_s: gc, limit_gc_s_per_s: limit };
   const used = isNumber(rt.heapUsedBytes) ? rt.heapUsedBytes : null;
   const heapLimit = isNumber(rt.heapLimitBytes) && rt.heapLimitBytes > 0 ? rt.heapLimitBytes : null;
-  if (used !== null) values.heap_used_bytes = used;
-  if (heapLimit !== null) values.heap_limit_bytes = heapLimit;
   const heap =
     used !== null && heapLimit !== null
       ? ` The heap is at ${formatBytes(used)} of its ${formatBytes(heapLimit)} limit (${formatPercent(used / heapLimit)}).`
       : used !== null
         ? ` The heap holds ${formatBytes(used)}.`
         : '';
-  return withRecommendations(
-    {
-      id: findingId('gc-pressure', rt.service, rt.instance),
-      kind: 'gc-pressure',
-      layer: 'runtime',
-      service: rt.service,
-      subject: rt.instance,
-      severity: severityFor(gc, limit),
-      impact,
-      title: `${rt.service} on ${rt.instance} spends ${formatSeconds(gc)} per second in GC vs the ${formatSeconds(limit)} objective`,
-      summary:
-        `Over the last ${snapshot.window}, garbage collection paused ${rt.service} (${rt.instance}) for ` +
-        `${formatPercent(gc)} of the time: the code allocates faster than the collector keeps up with, or the ` +
-        `heap is close to full and every collection frees little.${heap}`,
-      evidence: {
-        values,
-        window: snapshot.window,
-        queries: evidenceQueries(snapshot, ['runtime.gc', 'runtime.heapUsed']),
-      },
+  return draft({
+    id: findingId('gc-pressure', rt.service, rt.instance),
+    kind: 'gc-pressure',
+    layer: 'runtime',
+    service: rt.service,
+    subject: rt.instance,
+    severity: severityFor(gc, limit),
+    impact,
+    title: `${rt.service} on ${rt.instance} spends ${formatSeconds(gc)} per second in GC vs the ${formatSeconds(limit)} objective`,
+    summary:
+      `Over the last ${snapshot.window}, garbage collection paused ${rt.service} (${rt.instance}) for ` +
+      `${formatPercent(gc)} of the time: the code allocates faster than the collector keeps up with, or the ` +
+      `heap is close to full and every collection frees little.${heap}`,
+    facts: {
+      instance: rt.instance,
+      gc_s_per_s: gc,
+      limit_gc_s_per_s: limit,
+      ...(used !== null ? { heap_used_bytes: used } : {}),
+      ...(heapLimit !== null ? { heap_limit_bytes: heapLimit } : {}),
     },
-    snapshot,
-  );
+    evidence: {
+      window: snapshot.window,
+      queries: evidenceQueries(snapshot, ['runtime.gc', 'runtime.heapUsed']),
+    },
+  });
 }
 
 /** Both kinds, per instance: `cpu-saturation` and `gc-pressure`. */
-export function detect(snapshot: Snapshot, limits: DetectorLimits): Finding[] {
-  const findings: Finding[] = [];
+export function detect(
+  snapshot: Snapshot,
+  limits: DetectorLimits,
+): Draft<'cpu-saturation' | 'gc-pressure'>[] {
+  const findings: Draft<'cpu-saturation' | 'gc-pressure'>[] = [];
   for (const rt of snapshot.runtime) {
     const cpu = cpuSaturation(snapshot, rt, limits.cpu.cores);
     if (cpu !== null) findings.push(cpu);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detect, MIN_FAILED_REQUESTS } from './error-rate.ts';
-import { bare, LIMITS, route, SERVICE, snapshot } from './testdata.ts';
+import { bare, finished, LIMITS, route, SERVICE, snapshot } from './testdata.ts';
 
 const CHECKOUT = { method: 'POST', route: '/api/orders' };
 
@@ -10,7 +10,7 @@ describe('error-rate detector', () => {
       routes: [route({ ...CHECKOUT, requestRate: 2, errorRate: 0.04, p95Seconds: 0.3 })],
     });
 
-    const [finding, ...rest] = detect(s, LIMITS);
+    const [finding, ...rest] = finished(detect(s, LIMITS), s);
 
     expect(rest).toEqual([]);
     expect(finding).toMatchObject({
@@ -35,7 +35,7 @@ describe('error-rate detector', () => {
   it('is critical at five times the objective, like the demo’s failing payment provider', () => {
     const s = snapshot({ routes: [route({ ...CHECKOUT, requestRate: 1, errorRate: 0.4 })] });
 
-    const [finding] = detect(s, LIMITS);
+    const [finding] = finished(detect(s, LIMITS), s);
 
     expect(finding?.severity).toBe('critical');
     // p95 under the latency objective: each failure counts the objective itself.
@@ -70,7 +70,7 @@ describe('error-rate detector', () => {
       routes: [route({ requestRate: 1, errorRate: 0.5, p95Seconds: null, p99Seconds: null })],
     });
 
-    const [finding] = detect(s, LIMITS);
+    const [finding] = finished(detect(s, LIMITS), s);
 
     expect(finding?.impact).toBeCloseTo(0.5 * LIMITS.slowEndpoint.p95Seconds);
     expect(finding?.evidence.values).not.toHaveProperty('p95_s');

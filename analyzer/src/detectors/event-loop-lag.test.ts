@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detect } from './event-loop-lag.ts';
-import { bare, INSTANCE, LIMITS, route, runtime, SERVICE, snapshot } from './testdata.ts';
+import { bare, finished, INSTANCE, LIMITS, route, runtime, SERVICE, snapshot } from './testdata.ts';
 
 describe('event-loop-lag detector', () => {
   it('reports an instance whose p99 event-loop delay is over the objective, costed by its request rate', () => {
@@ -13,7 +13,7 @@ describe('event-loop-lag detector', () => {
       ],
     });
 
-    const [finding, ...rest] = detect(s, LIMITS);
+    const [finding, ...rest] = finished(detect(s, LIMITS), s);
 
     expect(rest).toEqual([]);
     expect(finding).toMatchObject({
@@ -26,7 +26,9 @@ describe('event-loop-lag detector', () => {
     });
     expect(finding?.impact).toBeCloseTo(3 * 0.16);
     expect(finding?.evidence.values).toMatchObject({ event_loop_p99_s: 0.16, instance_rate_per_s: 3 });
-    expect(finding?.recommendations[0]?.action).toContain('POST /api/orders');
+    // No traces: no route is blamed (the slowest route is often a victim, not the one holding the loop).
+    expect(finding?.recommendations[0]?.action).toContain('Record a CPU profile');
+    expect(finding?.recommendations[0]?.action).not.toContain('POST /api/orders');
     expect(finding?.recommendations[0]?.verify).toContain(s.queries['runtime.eventLoopP99']?.text);
   });
 
@@ -36,7 +38,7 @@ describe('event-loop-lag detector', () => {
       routes: [route({ requestRate: 4 })],
     });
 
-    const [finding] = detect(s, LIMITS);
+    const [finding] = finished(detect(s, LIMITS), s);
 
     expect(finding?.severity).toBe('critical');
     expect(finding?.impact).toBeCloseTo(2 * 0.25);
@@ -45,7 +47,7 @@ describe('event-loop-lag detector', () => {
   it('reports a saturated loop by utilisation alone, as a warning', () => {
     const s = snapshot({ runtime: [runtime({ eventLoopP99Seconds: null, eventLoopUtilization: 0.99 })] });
 
-    const [finding] = detect(s, LIMITS);
+    const [finding] = finished(detect(s, LIMITS), s);
 
     expect(finding?.severity).toBe('warning');
     expect(finding?.title).toContain('saturated: utilisation 99 % vs the 95 % objective');
@@ -74,7 +76,7 @@ describe('event-loop-lag detector', () => {
       ],
     });
 
-    const findings = detect(s, LIMITS);
+    const findings = finished(detect(s, LIMITS), s);
 
     expect(findings.map((f) => f.subject)).toEqual(['blocked']);
     expect(findings[0]?.impact).toBeCloseTo(0.5);

@@ -1,9 +1,13 @@
 /**
- * Event-loop lag: an instance whose event loop is blocked (p99 delay over the objective) or saturated
- * (utilisation over the objective), Clinic Doctor's two signs that JavaScript holds the only thread requests
- * are served on.
+ * Event-loop lag: an instance whose event loop is blocked (the p99 delay over the objective in most of the
+ * window's intervals, not one spike) or saturated (utilisation over the objective), Clinic Doctor's two signs
+ * that JavaScript holds the only thread requests are served on. With traces, the route that holds the loop is
+ * named: the one whose server spans run synchronously (no child span running, nothing else in the process
+ * moving) for the most time per second. Routes that merely waited for the loop are not blamed.
  */
+import type { Draft } from '../facts.ts';
 import {
+  draft,
   evidenceQueries,
   findingId,
   formatPercent,
@@ -14,12 +18,12 @@ import {
   severityFor,
 } from '../findings.ts';
 import type { DetectorLimits } from '../limits.ts';
-import { withRecommendations } from '../recommend.ts';
-import type { Finding, Snapshot } from '../types.ts';
+import { blockingRoute } from '../traces/sync-time.ts';
+import type { Snapshot } from '../types.ts';
 
-export function detect(snapshot: Snapshot, limits: DetectorLimits): Finding[] {
+export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'event-loop-lag'>[] {
   const { p99Seconds: limit, utilization: utilizationLimit } = limits.eventLoop;
-  const findings: Finding[] = [];
+  const findings: Draft<'event-loop-lag'>[] = [];
   for (const rt of snapshot.runtime) {
     const delay = isNumber(rt.eventLoopP99Seconds) ? rt.eventLoopP99Seconds : null;
     const utilization = isNumber(rt.eventLoopUtilization) ? rt.eventLoopUtilization : null;
@@ -33,14 +37,7 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Finding[] {
     // Impact: every request of this instance (the service's rate split evenly over its instances) is taken to
     // wait the p99 delay, an upper bound; without route data, a nominal one request per second.
     const impact = (rate > 0 ? rate : 1) * waited;
-
-    const values: Record<string, number> = {
-      limit_event_loop_p99_s: limit,
-      limit_utilization_ratio: utilizationLimit,
-    };
-    if (delay !== null) values.event_loop_p99_s = delay;
-    if (utilization !== null) values.event_loop_utilization_ratio = utilization;
-    if (rate > 0) values.instance_rate_per_s = rate;
+    const blocking = blockingRoute(snapshot, rt.service);
 
     const what = blocked
       ? `blocked: p99 delay ${formatSeconds(delay ?? 0)} vs the ${formatSeconds(limit)} objective`
@@ -50,33 +47,48 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Finding[] {
       rate > 0 && waited > 0
         ? ` At ${formatRate(rate)} on this instance, requests lose up to ${impact.toFixed(2)} s per second waiting for the loop.`
         : '';
+    const culprit =
+      blocking === undefined
+        ? ''
+        : ` ${blocking.route} holds it: ${formatSeconds(blocking.sync_ms_mean / 1000)} of synchronous work per ` +
+          `request with no query or call running, ${formatPercent(blocking.share)} of the synchronous time in ` +
+          `${blocking.traces} traces.`;
     findings.push(
-      withRecommendations(
-        {
-          id: findingId('event-loop-lag', rt.service, rt.instance),
-          kind: 'event-loop-lag',
-          layer: 'runtime',
-          service: rt.service,
-          subject: rt.instance,
-          // Only delay can be "well past" its objective: utilisation cannot reach twice 95 %.
-          severity: blocked ? severityFor(delay ?? 0, limit) : 'warning',
-          impact,
-          title: `The event loop of ${rt.service} on ${rt.instance} is ${what}`,
-          summary:
-            `Over the last ${snapshot.window}, ${rt.service} (${rt.instance}) ran synchronous work long enough ` +
-            `that callbacks, and with them every request, waited for the single JavaScript thread.${also}${cost}`,
-          evidence: {
-            values,
-            window: snapshot.window,
-            queries: evidenceQueries(snapshot, [
-              'runtime.eventLoopP99',
-              'runtime.eventLoopUtilization',
-              'routes.rate',
-            ]),
-          },
+      draft({
+        id: findingId('event-loop-lag', rt.service, rt.instance),
+        kind: 'event-loop-lag',
+        layer: 'runtime',
+        service: rt.service,
+        subject: rt.instance,
+        // Only delay can be "well past" its objective: utilisation cannot reach twice 95 %.
+        severity: blocked ? severityFor(delay ?? 0, limit) : 'warning',
+        impact,
+        title:
+          `The event loop of ${rt.service} on ${rt.instance} is ${what}` +
+          (blocking === undefined ? '' : `, held by ${blocking.route}`),
+        summary:
+          `Over the last ${snapshot.window}, ${rt.service} (${rt.instance}) ran synchronous work long enough ` +
+          `that callbacks, and with them every request, waited for the single JavaScript thread.${also}${culprit}${cost}`,
+        facts: {
+          instance: rt.instance,
+          limit_event_loop_p99_s: limit,
+          limit_utilization_ratio: utilizationLimit,
+          ...(delay !== null ? { event_loop_p99_s: delay } : {}),
+          ...(isNumber(rt.eventLoopP99MaxSeconds) ? { event_loop_p99_max_s: rt.eventLoopP99MaxSeconds } : {}),
+          ...(utilization !== null ? { event_loop_utilization_ratio: utilization } : {}),
+          ...(rate > 0 ? { instance_rate_per_s: rate } : {}),
+          ...(blocking === undefined ? {} : { blocking }),
         },
-        snapshot,
-      ),
+        evidence: {
+          window: snapshot.window,
+          queries: evidenceQueries(snapshot, [
+            'runtime.eventLoopP99',
+            'runtime.eventLoopUtilization',
+            'routes.rate',
+          ]),
+          ...(blocking === undefined ? {} : { traceIds: blocking.trace_ids }),
+        },
+      }),
     );
   }
   return findings;

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { detect, REGRESSION_MIN_INCREASE_S, REGRESSION_RATIO } from './latency-regression.ts';
-import { bare, LIMITS, route, SERVICE, snapshot } from './testdata.ts';
+import { bare, finished, LIMITS, route, SERVICE, snapshot } from './testdata.ts';
 
 describe('latency-regression detector', () => {
   it('reports a route whose p95 rose by more than 20 % and 50 ms against the baseline', () => {
     const s = snapshot({ routes: [route({ p95Seconds: 0.15, baselineP95Seconds: 0.06, requestRate: 4 })] });
 
-    const [finding, ...rest] = detect(s, LIMITS);
+    const [finding, ...rest] = finished(detect(s, LIMITS), s);
 
     expect(rest).toEqual([]);
     expect(finding).toMatchObject({
@@ -75,7 +75,7 @@ describe('latency-regression detector', () => {
       ],
     });
 
-    const findings = detect(s, LIMITS);
+    const findings = finished(detect(s, LIMITS), s);
 
     expect(findings.map((f) => f.subject)).toEqual(['GET /known']);
     expect(findings[0]?.evidence.queries).toEqual([]);

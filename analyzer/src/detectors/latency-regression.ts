@@ -3,7 +3,10 @@
  * least +20 % and +50 ms (Sentry: +10 % and +200 ms), with enough traffic in both windows. A route that is now
  * over its objective is the slow-endpoint detector's (its summary names the baseline): one problem, one finding.
  */
+
+import type { Draft } from '../facts.ts';
 import {
+  draft,
   evidenceQueries,
   findingId,
   formatPercent,
@@ -13,8 +16,7 @@ import {
   routeSubject,
 } from '../findings.ts';
 import type { DetectorLimits } from '../limits.ts';
-import { withRecommendations } from '../recommend.ts';
-import type { Finding, Snapshot } from '../types.ts';
+import type { Snapshot } from '../types.ts';
 
 /** p95 must be at least this multiple of the baseline p95… */
 export const REGRESSION_RATIO = 1.2;
@@ -23,9 +25,9 @@ export const REGRESSION_MIN_INCREASE_S = 0.05;
 /** A route twice as slow as before is a warning; a smaller rise within the objective is information. */
 const WARNING_RATIO = 2;
 
-export function detect(snapshot: Snapshot, limits: DetectorLimits): Finding[] {
+export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'latency-regression'>[] {
   const { p95Seconds: objective, minRequestRatePerS: minRate } = limits.slowEndpoint;
-  const findings: Finding[] = [];
+  const findings: Draft<'latency-regression'>[] = [];
   for (const r of snapshot.routes) {
     const p95 = r.p95Seconds;
     const baseline = r.baselineP95Seconds;
@@ -39,45 +41,42 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Finding[] {
     const subject = routeSubject(r);
     // Impact: each request now waits the increase over the baseline.
     const impact = r.requestRate * increase;
-    const values: Record<string, number> = {
-      p95_s: p95,
-      baseline_p95_s: baseline,
-      increase_s: increase,
-      rate_per_s: r.requestRate,
-      limit_p95_s: objective,
-    };
-    if (baseline > 0) values.increase_ratio = increase / baseline;
-    if (isNumber(r.baselineRequestRate)) values.baseline_rate_per_s = r.baselineRequestRate;
     const rise = baseline > 0 ? ` (+${formatPercent(increase / baseline)})` : '';
     findings.push(
-      withRecommendations(
-        {
-          id: findingId('latency-regression', r.service, subject),
-          kind: 'latency-regression',
-          layer: 'api',
-          service: r.service,
-          subject,
-          severity: p95 >= baseline * WARNING_RATIO ? 'warning' : 'info',
-          impact,
-          title: `${subject} got slower: p95 ${formatSeconds(p95)}, up from ${formatSeconds(baseline)}${rise} at ${formatRate(r.requestRate)}`,
-          summary:
-            `The p95 of ${subject} on ${r.service} rose from ${formatSeconds(baseline)} in the previous ` +
-            `${snapshot.window} to ${formatSeconds(p95)} in the last ${snapshot.window}. It is still within the ` +
-            `${formatSeconds(objective)} objective, but at ${formatRate(r.requestRate)} the rise costs ` +
-            `${impact.toFixed(2)} s of user time per second; something changed (a deploy, data volume, a dependency).`,
-          evidence: {
-            values,
-            window: snapshot.window,
-            queries: evidenceQueries(snapshot, [
-              'routes.p95',
-              'routes.baselineP95',
-              'routes.rate',
-              'routes.baselineRate',
-            ]),
-          },
+      draft({
+        id: findingId('latency-regression', r.service, subject),
+        kind: 'latency-regression',
+        layer: 'api',
+        service: r.service,
+        subject,
+        severity: p95 >= baseline * WARNING_RATIO ? 'warning' : 'info',
+        impact,
+        title: `${subject} got slower: p95 ${formatSeconds(p95)}, up from ${formatSeconds(baseline)}${rise} at ${formatRate(r.requestRate)}`,
+        summary:
+          `The p95 of ${subject} on ${r.service} rose from ${formatSeconds(baseline)} in the previous ` +
+          `${snapshot.window} to ${formatSeconds(p95)} in the last ${snapshot.window}. It is still within the ` +
+          `${formatSeconds(objective)} objective, but at ${formatRate(r.requestRate)} the rise costs ` +
+          `${impact.toFixed(2)} s of user time per second; something changed (a deploy, data volume, a dependency).`,
+        facts: {
+          route: subject,
+          p95_s: p95,
+          baseline_p95_s: baseline,
+          increase_s: increase,
+          rate_per_s: r.requestRate,
+          limit_p95_s: objective,
+          ...(baseline > 0 ? { increase_ratio: increase / baseline } : {}),
+          ...(isNumber(r.baselineRequestRate) ? { baseline_rate_per_s: r.baselineRequestRate } : {}),
         },
-        snapshot,
-      ),
+        evidence: {
+          window: snapshot.window,
+          queries: evidenceQueries(snapshot, [
+            'routes.p95',
+            'routes.baselineP95',
+            'routes.rate',
+            'routes.baselineRate',
+          ]),
+        },
+      }),
     );
   }
   return findings;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detect, LEAK_IMPACT } from './memory-leak.ts';
-import { bare, INSTANCE, LIMITS, runtime, SERVICE, snapshot } from './testdata.ts';
+import { bare, finished, INSTANCE, LIMITS, runtime, SERVICE, snapshot } from './testdata.ts';
 
 describe('memory-leak detector', () => {
   it('reports an instance whose heap after GC grows faster than the objective, with time to exhaustion', () => {
@@ -8,7 +8,7 @@ describe('memory-leak detector', () => {
       runtime: [runtime({ heapGrowthBytesPerHour: 150e6, heapUsedBytes: 500e6, heapLimitBytes: 2e9 })],
     });
 
-    const [finding, ...rest] = detect(s, LIMITS);
+    const [finding, ...rest] = finished(detect(s, LIMITS), s);
 
     expect(rest).toEqual([]);
     expect(finding).toMatchObject({
@@ -69,7 +69,7 @@ describe('memory-leak detector', () => {
       ],
     });
 
-    const findings = detect(s, LIMITS);
+    const findings = finished(detect(s, LIMITS), s);
 
     expect(findings.map((f) => f.subject)).toEqual(['leaking']);
     expect(findings[0]?.evidence.values).not.toHaveProperty('hours_to_exhaustion_h');

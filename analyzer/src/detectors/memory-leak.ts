@@ -2,10 +2,20 @@
  * Memory leak: an instance whose heap after GC (the lower envelope of heap used) keeps growing faster than the
  * objective allows, with an estimate of when it reaches the heap limit when the limit is known.
  */
-import { evidenceQueries, findingId, formatBytes, formatNumber, isNumber, severityFor } from '../findings.ts';
+
+import type { Draft } from '../facts.ts';
+import {
+  draft,
+  evidenceQueries,
+  findingId,
+  formatBytes,
+  formatNumber,
+  formatSeconds,
+  isNumber,
+  severityFor,
+} from '../findings.ts';
 import type { DetectorLimits } from '../limits.ts';
-import { withRecommendations } from '../recommend.ts';
-import type { Finding, Snapshot } from '../types.ts';
+import type { Snapshot } from '../types.ts';
 
 /** A leak that fills the heap within this many hours crashes the process before a daily look: critical. */
 export const CRITICAL_HOURS_TO_EXHAUSTION = 1;
@@ -22,9 +32,9 @@ export const LEAK_IMPACT = 0.01;
  */
 export const MIN_GROWN_BYTES = 16 * 1024 * 1024;
 
-export function detect(snapshot: Snapshot, limits: DetectorLimits): Finding[] {
+export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memory-leak'>[] {
   const limit = limits.memoryLeak.bytesPerHour;
-  const findings: Finding[] = [];
+  const findings: Draft<'memory-leak'>[] = [];
   for (const rt of snapshot.runtime) {
     const growth = rt.heapGrowthBytesPerHour;
     if (!isNumber(growth) || growth <= limit) continue;
@@ -33,10 +43,7 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Finding[] {
     const heapLimit = isNumber(rt.heapLimitBytes) && rt.heapLimitBytes > 0 ? rt.heapLimitBytes : null;
     const hours = used !== null && heapLimit !== null ? Math.max(heapLimit - used, 0) / growth : null;
 
-    const values: Record<string, number> = { heap_growth_bytes_per_h: growth, limit_bytes_per_h: limit };
-    if (used !== null) values.heap_used_bytes = used;
-    if (heapLimit !== null) values.heap_limit_bytes = heapLimit;
-    if (hours !== null) values.hours_to_exhaustion_h = hours;
+    const age = isNumber(rt.processAgeSeconds) ? rt.processAgeSeconds : null;
 
     const soon = hours !== null && hours <= CRITICAL_HOURS_TO_EXHAUSTION;
     const full =
@@ -44,29 +51,35 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Finding[] {
         ? ` At this rate the heap reaches its ${formatBytes(heapLimit ?? 0)} limit in about ${formatNumber(hours)} h, and the process crashes with "JavaScript heap out of memory".`
         : '';
     const now = used !== null ? ` It holds ${formatBytes(used)} now.` : '';
+    const old = age !== null ? ` The process has run for ${formatSeconds(age)}.` : '';
     findings.push(
-      withRecommendations(
-        {
-          id: findingId('memory-leak', rt.service, rt.instance),
-          kind: 'memory-leak',
-          layer: 'runtime',
-          service: rt.service,
-          subject: rt.instance,
-          severity: soon ? 'critical' : severityFor(growth, limit),
-          impact: LEAK_IMPACT,
-          title: `${rt.service} on ${rt.instance} is leaking memory: the heap after GC grows ${formatBytes(growth)}/h vs the ${formatBytes(limit)}/h objective`,
-          summary:
-            `Over the last ${snapshot.window}, the heap that survives garbage collection on ${rt.service} ` +
-            `(${rt.instance}) grew by ${formatBytes(growth)} per hour: something keeps references it no longer ` +
-            `needs, typically a cache or a listener list that only grows.${now}${full}`,
-          evidence: {
-            values,
-            window: snapshot.window,
-            queries: evidenceQueries(snapshot, ['runtime.heapGrowth', 'runtime.heapUsed']),
-          },
+      draft({
+        id: findingId('memory-leak', rt.service, rt.instance),
+        kind: 'memory-leak',
+        layer: 'runtime',
+        service: rt.service,
+        subject: rt.instance,
+        severity: soon ? 'critical' : severityFor(growth, limit),
+        impact: LEAK_IMPACT,
+        title: `${rt.service} on ${rt.instance} is leaking memory: the heap after GC grows ${formatBytes(growth)}/h vs the ${formatBytes(limit)}/h objective`,
+        summary:
+          `Over the last ${snapshot.window}, the heap that survives garbage collection on ${rt.service} ` +
+          `(${rt.instance}) grew by ${formatBytes(growth)} per hour: something keeps references it no longer ` +
+          `needs, and the growth did not level off as a warm-up does.${now}${old}${full}`,
+        facts: {
+          instance: rt.instance,
+          heap_growth_bytes_per_h: growth,
+          limit_bytes_per_h: limit,
+          ...(used !== null ? { heap_used_bytes: used } : {}),
+          ...(heapLimit !== null ? { heap_limit_bytes: heapLimit } : {}),
+          ...(hours !== null ? { hours_to_exhaustion_h: hours } : {}),
+          ...(age !== null ? { process_age_s: age } : {}),
         },
-        snapshot,
-      ),
+        evidence: {
+          window: snapshot.window,
+          queries: evidenceQueries(snapshot, ['runtime.heapGrowth', 'runtime.heapUsed']),
+        },
+      }),
     );
   }
   return findings;

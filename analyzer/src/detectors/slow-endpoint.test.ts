@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { findingId } from '../findings.ts';
 import { detect } from './slow-endpoint.ts';
-import { bare, LIMITS, route, SERVICE, snapshot } from './testdata.ts';
+import { bare, finished, LIMITS, route, SERVICE, snapshot } from './testdata.ts';
 
 const RECOMMENDATIONS = { method: 'GET', route: '/api/products/:id/recommendations' };
 
@@ -9,7 +9,7 @@ describe('slow-endpoint detector', () => {
   it('reports a route whose p95 is over the objective, with the user time it loses per second', () => {
     const s = snapshot({ routes: [route({ ...RECOMMENDATIONS, p95Seconds: 0.3, requestRate: 3.1 })] });
 
-    const [finding, ...rest] = detect(s, LIMITS);
+    const [finding, ...rest] = finished(detect(s, LIMITS), s);
 
     expect(rest).toEqual([]);
     expect(finding).toMatchObject({
@@ -67,7 +67,7 @@ describe('slow-endpoint detector', () => {
       ],
     });
 
-    const findings = detect(s, LIMITS);
+    const findings = finished(detect(s, LIMITS), s);
 
     expect(findings.map((f) => f.subject)).toEqual(['GET /slow']);
     expect(findings[0]?.evidence.queries).toEqual([]);

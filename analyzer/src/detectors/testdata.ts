@@ -2,9 +2,12 @@
  * Hand-built snapshots for the detector tests: healthy defaults that tests override one field at a time, and the
  * limits of the default objectives written out here, so a change to slo.yaml does not move these tests.
  */
+
+import type { Draft } from '../facts.ts';
 import { limitsFor } from '../limits.ts';
+import { withRecommendations } from '../recommend.ts';
 import type { Objectives } from '../slo.ts';
-import type { PoolStats, RouteStats, RuntimeStats, Snapshot, StatementStats } from '../types.ts';
+import type { Finding, PoolStats, RouteStats, RuntimeStats, Snapshot, StatementStats } from '../types.ts';
 
 export const OBJECTIVES: Objectives = {
   api: { latency_p95_ms: 200, error_rate_percent: 1, min_request_rate_per_s: 0.05 },
@@ -48,6 +51,8 @@ export function runtime(overrides: Partial<RuntimeStats> = {}): RuntimeStats {
     heapUsedBytes: 80e6,
     heapLimitBytes: 4_345_298_944,
     heapGrowthBytesPerHour: 1e6,
+    eventLoopP99MaxSeconds: 0.02,
+    processAgeSeconds: 3600,
     cpuCores: 0.2,
     gcSecondsPerSecond: 0.005,
     ...overrides,
@@ -82,6 +87,7 @@ export function statement(overrides: Partial<StatementStats> = {}): StatementSta
     totalMs: 1_080,
     rowsPerCall: 20,
     callsPerSecond: 3,
+    scope: 'window',
     ...overrides,
   };
 }
@@ -129,4 +135,9 @@ export function snapshot(overrides: Partial<Snapshot> = {}): Snapshot {
 /** The same snapshot with no evidence queries at all: detectors must not depend on them. */
 export function bare(overrides: Partial<Snapshot> = {}): Snapshot {
   return snapshot({ queries: {}, ...overrides });
+}
+
+/** Drafts as the pipeline finishes them, with their recommendations, for tests of what a detector's facts say. */
+export function finished(drafts: readonly Draft[], snapshot: Snapshot): Finding[] {
+  return drafts.map((d) => withRecommendations(d, snapshot));
 }

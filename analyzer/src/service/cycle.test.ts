@@ -23,21 +23,23 @@ describe('what a cycle covers (and so may count as clean)', () => {
     expect(coverage(withStatements, noTraces)(finding)).toBe(true);
   });
 
-  it('covers a trace finding only when this cycle read traces of its route', () => {
+  it('covers a trace finding only when this cycle read traces of one of its routes', () => {
     const traces = { read: true, routes: [`${SERVICE}\0GET /api/products/:id`] };
     const covered = coverage(observed, traces);
-    expect(covered({ kind: 'n-plus-one', service: SERVICE, subject: 'GET /api/products/:id [abc123]' })).toBe(
-      true,
-    );
-    expect(
-      covered({ kind: 'parallelizable-queries', service: SERVICE, subject: 'GET /api/products/:id' }),
-    ).toBe(true);
-    expect(covered({ kind: 'n-plus-one', service: SERVICE, subject: 'GET /api/other [abc123]' })).toBe(false);
+    const nPlusOne = (routes: string) => ({
+      kind: 'n-plus-one',
+      service: SERVICE,
+      subject: 'abc123',
+      values: { routes },
+    });
+    expect(covered(nPlusOne('GET /api/other\nGET /api/products/:id'))).toBe(true);
+    expect(covered(nPlusOne('GET /api/other'))).toBe(false);
+    const parallel = { kind: 'parallelizable-queries', service: SERVICE, subject: 'GET /api/products/:id' };
+    expect(covered({ ...parallel, values: { route: 'GET /api/products/:id' } })).toBe(true);
     expect(
       coverage(observed, { ...traces, read: false })({
-        kind: 'time-breakdown',
-        service: SERVICE,
-        subject: 'GET /api/products/:id',
+        ...parallel,
+        values: { route: 'GET /api/products/:id' },
       }),
     ).toBe(false);
   });

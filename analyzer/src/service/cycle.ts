@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { analyze, type TraceCoverage } from '../analyze.ts';
+import { needsOf, services as serviceList } from '../detectors/index.ts';
 import type { SloFile } from '../slo.ts';
 import type { PrometheusClient } from '../sources/prometheus.ts';
 import { type CycleChanges, openCounts, recordCycle } from '../store/findings.ts';
@@ -18,6 +19,7 @@ import {
   markRunning,
   markSucceeded,
 } from '../store/runs.ts';
+import { statementHistory } from '../store/statements.ts';
 import type { TraceSource } from '../traces/source.ts';
 import type { Finding, Snapshot } from '../types.ts';
 import type { AnalyzerTelemetry } from './telemetry.ts';
@@ -38,28 +40,35 @@ export interface CycleDeps {
   readonly log: Logger;
 }
 
-/** Kinds judged from pg_stat_statements: a cycle that did not read it says nothing about them. */
-const STATEMENT_KINDS = new Set<string>(['slow-statement']);
-/** Kinds judged from traces: likewise for a cycle without traces. */
-const TRACE_KINDS = new Set<string>(['n-plus-one', 'parallelizable-queries', 'time-breakdown']);
-
-/** Whether the cycle looked at a finding's service and source, so that not seeing it means it is gone. */
+/**
+ * Whether the cycle looked at a finding's service and at every source its kind needs (the detector registry's
+ * `needs`), so that not seeing it means it is gone. A trace finding counts as looked at only when this cycle read
+ * traces of one of its routes (`route`, or `routes` one per line, in its evidence values).
+ */
 export function coverage(
   snapshot: Snapshot,
   traces: Pick<TraceCoverage, 'read' | 'routes'>,
-): (finding: { kind: string; service: string; subject: string }) => boolean {
-  const services = new Set<string>();
-  for (const list of [snapshot.routes, snapshot.runtime, snapshot.pools, snapshot.statements]) {
-    for (const item of list) services.add(item.service);
-  }
+): (finding: {
+  kind: string;
+  service: string;
+  subject: string;
+  values?: Readonly<Record<string, number | string>> | null;
+}) => boolean {
+  const services = new Set(serviceList(snapshot));
   const statementsRead = snapshot.queries.statements !== undefined;
-  // A trace finding is judged only when this cycle read traces of its route (`GET /x`, or `GET /x [fingerprint]`).
   const traced = new Set(traces.read ? traces.routes : []);
-  const routeOf = (subject: string) => subject.replace(/ \[[^\]]*\]$/, '');
-  return (f) =>
-    services.has(f.service) &&
-    (statementsRead || !STATEMENT_KINDS.has(f.kind)) &&
-    (!TRACE_KINDS.has(f.kind) || traced.has(`${f.service}\0${routeOf(f.subject)}`));
+  return (f) => {
+    if (!services.has(f.service)) return false;
+    const needs = needsOf(f.kind);
+    if (needs.includes('statements') && !statementsRead) return false;
+    if (!needs.includes('traces')) return true;
+    const v = f.values ?? {};
+    const routes = [
+      ...(typeof v.routes === 'string' ? v.routes.split('\n') : []),
+      ...(typeof v.route === 'string' ? [v.route] : []),
+    ];
+    return routes.some((r) => traced.has(`${f.service}\0${r}`));
+  };
 }
 
 /** How long a cycle waits for another one (on any replica) to finish before it gives up. */
@@ -98,6 +107,7 @@ export async function runCycle(deps: CycleDeps, run: AnalysisRun): Promise<Analy
         ...(deps.appDatabaseUrl === undefined ? {} : { databaseUrl: deps.appDatabaseUrl }),
         ...(deps.databaseService === undefined ? {} : { databaseService: deps.databaseService }),
         ...(deps.traces === undefined ? {} : { traces: deps.traces }),
+        statementHistory: statementHistory(client),
       }));
       if (traces.error !== undefined) log.warn({ err: traces.error }, 'traces not read this cycle');
     } catch (error) {

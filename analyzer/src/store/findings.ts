@@ -121,6 +121,8 @@ export interface RecordCycleOptions {
     readonly kind: string;
     readonly service: string;
     readonly subject: string;
+    /** The stored evidence values (a trace finding's `route` or `routes`). */
+    readonly values?: Readonly<Record<string, number | string>> | null;
   }) => boolean;
 }
 
@@ -129,6 +131,19 @@ export interface RecordCycleOptions {
  * new ones open, known ones are refreshed, resolved ones that are back reopen, absent ones count clean cycles
  * and resolve after N. Every status or severity change is an event of the run.
  */
+/**
+ * One finding per id: two with one id (two statement rows the detectors did not merge, say) would insert twice
+ * and fail the cycle on the primary key. The one with the most impact stands.
+ */
+function uniqueById(findings: readonly Finding[]): Finding[] {
+  const byId = new Map<string, Finding>();
+  for (const f of findings) {
+    const other = byId.get(f.id);
+    if (other === undefined || f.impact > other.impact) byId.set(f.id, f);
+  }
+  return [...byId.values()];
+}
+
 export async function recordCycle(
   client: pg.PoolClient,
   findings: readonly Finding[],
@@ -142,13 +157,17 @@ export async function recordCycle(
     status: Status;
     severity: string;
     clean_cycles: number;
-  }>('SELECT id, kind, service, subject, status, severity, clean_cycles FROM findings FOR UPDATE');
+    values: Readonly<Record<string, number | string>> | null;
+  }>(
+    `SELECT id, kind, service, subject, status, severity, clean_cycles, evidence->'values' AS values
+     FROM findings FOR UPDATE`,
+  );
   const stored = new Map(rows.map((r) => [r.id, r]));
   const changes = { opened: 0, updated: 0, reopened: 0, resolved: 0 };
   const event = (findingId: string, from: Status | null, to: Status, note: string) =>
     addEvent(client, { findingId, from, to, actor: ANALYZER_ACTOR, note, runId: options.runId });
 
-  for (const f of findings) {
+  for (const f of uniqueById(findings)) {
     const row = stored.get(f.id);
     if (row === undefined) {
       await client.query(

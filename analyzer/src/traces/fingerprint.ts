@@ -1,13 +1,13 @@
 /**
- * Statement fingerprints for DB spans: the async step before the pure trace detectors. libpg-query's
+ * Statement fingerprints for DB spans: the async step before the pure detectors. libpg-query's
  * fingerprint (the one `sources/statements.ts` gives pg_stat_statements rows, so a trace finding and a
  * slow-statement finding about the same statement name the same fingerprint); a normalised-text hash for what
  * it cannot parse (MySQL backticks, a Redis command, a statement cut short by the SDK's length limit).
  */
 import { createHash } from 'node:crypto';
 import { fingerprint } from 'libpg-query';
+import type { TraceData } from '../types.ts';
 import { dbQueryText, isDbSpan, spanKey, type Trace } from './model.ts';
-import type { TraceSnapshot } from './types.ts';
 
 /**
  * Statement text with what varies between calls taken out: string and numeric literals and placeholders
@@ -55,25 +55,7 @@ export async function fingerprintSpans(traces: readonly Trace[]): Promise<Map<st
   return out;
 }
 
-export interface PrepareOptions {
-  readonly at?: Date;
-  /** e.g. `15m`. */
-  readonly window: string;
-  readonly windowSeconds: number;
-  readonly routeRates?: ReadonlyMap<string, number>;
-}
-
-/** The traces with their statement fingerprints: the input of the trace detectors. */
-export async function prepareTraceSnapshot(
-  traces: readonly Trace[],
-  options: PrepareOptions,
-): Promise<TraceSnapshot> {
-  return {
-    at: options.at ?? new Date(),
-    window: options.window,
-    windowSeconds: options.windowSeconds,
-    traces,
-    fingerprints: await fingerprintSpans(traces),
-    ...(options.routeRates === undefined ? {} : { routeRates: options.routeRates }),
-  };
+/** The traces with their statement fingerprints: what the trace detectors read from the snapshot. */
+export async function traceData(traces: readonly Trace[], routes: readonly string[]): Promise<TraceData> {
+  return { traces, fingerprints: await fingerprintSpans(traces), routes };
 }

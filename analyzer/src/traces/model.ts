@@ -3,7 +3,7 @@
  * (hex ids) and the embedded receiver, so the trace detectors never see an encoding. Attribute accessors accept
  * both the stable semantic conventions and the older names that real traces still carry.
  */
-import { ATTR, LEGACY_ATTR } from '@hotpath/instrumentation/semconv';
+import { ATTR, LEGACY_ATTR, SPAN_NAMES } from '@hotpath/instrumentation/semconv';
 
 export type SpanKind = 'server' | 'client' | 'internal' | 'producer' | 'consumer' | 'unspecified';
 export type SpanStatus = 'unset' | 'ok' | 'error';
@@ -57,7 +57,10 @@ export interface Trace {
 // Span tree
 
 export interface SpanTree {
-  /** Spans without a parent, or whose parent is not in the trace (not yet received, or dropped). */
+  /**
+   * Spans without a parent, whose parent is not in the trace (not yet received, or dropped), or that cannot
+   * belong to their parent (see `foreign`).
+   */
   readonly roots: readonly Span[];
   readonly byId: ReadonlyMap<string, Span>;
   /** Direct children, ordered by start time then end time. */
@@ -71,6 +74,26 @@ function byStart(a: Span, b: Span): number {
   return 0;
 }
 
+/** sdk-trace takes start times from Date.now() (whole milliseconds) and durations from hrtime: 2 ms of slack. */
+const SAME_PROCESS_SLACK_NS = 2_000_000n;
+
+/**
+ * A span that cannot be its parent's child: in the same process (the same resource, so the same clock), it
+ * starts before its parent starts or ends after it ends. Context leaking between requests (a pooled connection's
+ * callback run in the context of the request that released it) attaches spans to the wrong trace this way; the
+ * analyzer must not count another request's queries as this one's. Only DB spans are judged, and only against a
+ * parent of the same service and instance: other clocks differ.
+ */
+export function foreign(span: Span, parent: Span): boolean {
+  // Only database calls: a message published or an HTTP call sent after the response is legitimately outlived
+  // work of the request (fire and forget), while a query is awaited by the code that issued it.
+  if (!isDbSpan(span) || span.service !== parent.service) return false;
+  if (span.resource[ATTR.serviceInstanceId] !== parent.resource[ATTR.serviceInstanceId]) return false;
+  return (
+    span.startNs + SAME_PROCESS_SLACK_NS < parent.startNs || span.endNs > parent.endNs + SAME_PROCESS_SLACK_NS
+  );
+}
+
 export function buildSpanTree(spans: readonly Span[]): SpanTree {
   const byId = new Map<string, Span>();
   for (const s of spans) if (!byId.has(s.spanId)) byId.set(s.spanId, s);
@@ -78,7 +101,8 @@ export function buildSpanTree(spans: readonly Span[]): SpanTree {
   const roots: Span[] = [];
   for (const s of byId.values()) {
     const parentId = s.parentSpanId;
-    if (parentId === undefined || parentId === s.spanId || !byId.has(parentId)) {
+    const parent = parentId === undefined ? undefined : byId.get(parentId);
+    if (parentId === undefined || parent === undefined || parentId === s.spanId || foreign(s, parent)) {
       roots.push(s);
       continue;
     }
@@ -92,7 +116,10 @@ export function buildSpanTree(spans: readonly Span[]): SpanTree {
     roots,
     byId,
     children: (span) => children.get(span.spanId) ?? [],
-    parent: (span) => (span.parentSpanId === undefined ? undefined : byId.get(span.parentSpanId)),
+    parent: (span) => {
+      const parent = span.parentSpanId === undefined ? undefined : byId.get(span.parentSpanId);
+      return parent === undefined || parent === span || foreign(span, parent) ? undefined : parent;
+    },
   };
 }
 
@@ -181,9 +208,19 @@ export function httpStatusCode(span: Span): number | undefined {
   return Number.isInteger(n) ? n : undefined;
 }
 
+/**
+ * Waiting for a pooled connection: `@hotpath/instrumentation`'s wait span (pg-pool and knex pools, only when no
+ * idle connection was there), or instrumentation-pg's own connect spans where an app turned them on.
+ */
+export function isPoolWaitSpan(span: Span): boolean {
+  return (
+    span.name === SPAN_NAMES.connectionWait || span.name === 'pg-pool.connect' || span.name === 'pg.connect'
+  );
+}
+
 /** A span for one database call: it names a database system or carries a statement. */
 export function isDbSpan(span: Span): boolean {
-  if (span.kind === 'server' || span.kind === 'consumer') return false;
+  if (span.kind === 'server' || span.kind === 'consumer' || isPoolWaitSpan(span)) return false;
   return dbSystem(span) !== undefined || dbQueryText(span) !== undefined;
 }
 

@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHARED_FIXTURES } from '../../../test/stack/compose.ts';
-import { prepareTraceSnapshot } from './fingerprint.ts';
+import type { Snapshot } from '../types.ts';
+import { traceData } from './fingerprint.ts';
 import type { Attributes, Span, SpanKind, Trace } from './model.ts';
-import type { TraceSnapshot } from './types.ts';
 
 export const TEMPO_FIXTURES = join(SHARED_FIXTURES, 'tempo');
 
@@ -123,10 +123,23 @@ export function retrace(t: Trace, n: number): Trace {
   return { traceId, spans: t.spans.map((s) => ({ ...s, traceId })) };
 }
 
-export function snapshotOf(traces: readonly Trace[]): Promise<TraceSnapshot> {
-  return prepareTraceSnapshot(traces, {
+/**
+ * A snapshot holding only `traces` (and `routes`, when a test gives Prometheus' view of them): what the trace
+ * detectors see.
+ */
+export async function snapshotOf(
+  traces: readonly Trace[],
+  routes: Snapshot['routes'] = [],
+): Promise<Snapshot> {
+  return {
     at: new Date('2025-01-01T12:00:00Z'),
     window: '15m',
     windowSeconds: 900,
-  });
+    routes,
+    runtime: [],
+    pools: [],
+    statements: [],
+    traces: await traceData(traces, []),
+    queries: {},
+  };
 }

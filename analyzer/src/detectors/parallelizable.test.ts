@@ -1,10 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TRACE_LIMITS } from '../findings.ts';
-import type { Span } from '../model.ts';
-import { httpCall, query, retrace, SERVICE, server, snapshotOf, span, TRACE_ID, trace } from '../testdata.ts';
+import type { Span, Trace } from '../traces/model.ts';
+import {
+  httpCall,
+  query,
+  retrace,
+  SERVICE,
+  server,
+  snapshotOf,
+  span,
+  TRACE_ID,
+  trace,
+} from '../traces/testdata.ts';
+import { finished, LIMITS } from './testdata.ts';
+
+/** The same request twice: a pattern must be in at least 2 traces of its route to count. */
+function twice(t: Trace): Trace[] {
+  return [t, retrace(t, 2)];
+}
+
 import { detect } from './parallelizable.ts';
 
-const LIMITS = DEFAULT_TRACE_LIMITS;
 const SQL = [
   'SELECT * FROM products WHERE id = $1',
   'SELECT * FROM reviews WHERE product_id = $1',
@@ -32,7 +47,8 @@ function shift(s: Span, ms: number): Span {
 
 describe('parallelizable detector', () => {
   it('reports independent reads back to back that would save 100 ms and 10 % run concurrently', async () => {
-    const [finding, ...rest] = detect(await snapshotOf([trace(...sequential([60, 60, 60], 300))]), LIMITS);
+    const s = await snapshotOf(twice(trace(...sequential([60, 60, 60], 300))));
+    const [finding, ...rest] = finished(detect(s, LIMITS), s);
 
     expect(rest).toEqual([]);
     expect(finding).toMatchObject({
@@ -50,9 +66,9 @@ describe('parallelizable detector', () => {
       sum_ms_mean: 180,
       saved_ms_mean: 120,
       saved_share_mean: 0.4,
-      traces_affected: 1,
+      traces_affected: 2,
     });
-    expect(finding?.evidence.traceIds).toEqual([TRACE_ID]);
+    expect(finding?.evidence.traceIds?.[0]).toBe(TRACE_ID);
     expect(finding?.evidence.queries[0]?.text).toContain('| count() >= 2');
     const artifact = finding?.recommendations[0]?.artifact ?? '';
     expect(artifact).toContain('await Promise.all([');
@@ -61,13 +77,13 @@ describe('parallelizable detector', () => {
   });
 
   it('needs 100 ms saved: 99 is not enough, 100 is', async () => {
-    expect(detect(await snapshotOf([trace(...sequential([99, 99]))]), LIMITS)).toEqual([]);
-    expect(detect(await snapshotOf([trace(...sequential([100, 100]))]), LIMITS)).toHaveLength(1);
+    expect(detect(await snapshotOf(twice(trace(...sequential([99, 99])))), LIMITS)).toEqual([]);
+    expect(detect(await snapshotOf(twice(trace(...sequential([100, 100])))), LIMITS)).toHaveLength(1);
   });
 
   it('needs 10 % of the request saved', async () => {
-    expect(detect(await snapshotOf([trace(...sequential([100, 100], 1001))]), LIMITS)).toEqual([]);
-    expect(detect(await snapshotOf([trace(...sequential([100, 100], 1000))]), LIMITS)).toHaveLength(1);
+    expect(detect(await snapshotOf(twice(trace(...sequential([100, 100], 1001)))), LIMITS)).toEqual([]);
+    expect(detect(await snapshotOf(twice(trace(...sequential([100, 100], 1000)))), LIMITS)).toHaveLength(1);
   });
 
   it('reports one finding per route when some requests’ runs were cut short', async () => {
@@ -86,9 +102,9 @@ describe('parallelizable detector', () => {
     for (let i = 0; i < 5; i++) {
       loop.push(query({ id: 10 + i, parent: 1, startMs: 1 + i * 61, durationMs: 60, sql: SQL[0] as string }));
     }
-    expect(detect(await snapshotOf([trace(...loop)]), LIMITS)).toEqual([]);
+    expect(detect(await snapshotOf(twice(trace(...loop))), LIMITS)).toEqual([]);
     // Four repeats are not a loop yet: they are worth running together.
-    expect(detect(await snapshotOf([trace(...loop.slice(0, 5))]), LIMITS)).toHaveLength(1);
+    expect(detect(await snapshotOf(twice(trace(...loop.slice(0, 5)))), LIMITS)).toHaveLength(1);
   });
 
   it('does not count overlapping spans as sequential', async () => {
@@ -98,19 +114,21 @@ describe('parallelizable detector', () => {
       query({ id: 11, parent: 1, startMs: 100, durationMs: 150, sql: SQL[1] as string }),
     ];
 
-    expect(detect(await snapshotOf([trace(...spans)]), LIMITS)).toEqual([]);
+    expect(detect(await snapshotOf(twice(trace(...spans))), LIMITS)).toEqual([]);
   });
 
   it('does not count calls with idle time between them, where the code may have used the first result', async () => {
-    expect(detect(await snapshotOf([trace(...sequential([150, 150], 400, 20))]), LIMITS)).toHaveLength(1);
-    expect(detect(await snapshotOf([trace(...sequential([150, 150], 400, 20.5))]), LIMITS)).toEqual([]);
+    expect(detect(await snapshotOf(twice(trace(...sequential([150, 150], 400, 20)))), LIMITS)).toHaveLength(
+      1,
+    );
+    expect(detect(await snapshotOf(twice(trace(...sequential([150, 150], 400, 20.5)))), LIMITS)).toEqual([]);
   });
 
   it('does not count calls with other work between them', async () => {
     const spans = sequential([150, 150]);
     const between = span({ id: 50, parent: 1, startMs: 151.1, durationMs: 0.1, name: 'compute' });
 
-    expect(detect(await snapshotOf([trace(...spans, between)]), LIMITS)).toEqual([]);
+    expect(detect(await snapshotOf(twice(trace(...spans, between))), LIMITS)).toEqual([]);
   });
 
   it('leaves writes and statements inside a transaction in their order', async () => {
@@ -127,8 +145,8 @@ describe('parallelizable detector', () => {
       query({ id: 12, parent: 1, startMs: 302, durationMs: 1, sql: 'COMMIT' }),
     ];
 
-    expect(detect(await snapshotOf([trace(...writes)]), LIMITS)).toEqual([]);
-    expect(detect(await snapshotOf([trace(...tx)]), LIMITS)).toEqual([]);
+    expect(detect(await snapshotOf(twice(trace(...writes))), LIMITS)).toEqual([]);
+    expect(detect(await snapshotOf(twice(trace(...tx))), LIMITS)).toEqual([]);
   });
 
   it('reports sequential outbound GETs as an API finding', async () => {
@@ -138,7 +156,8 @@ describe('parallelizable detector', () => {
       httpCall({ id: 11, parent: 1, startMs: 121.5, durationMs: 120, host: 'pricing' }),
     ];
 
-    const [finding] = detect(await snapshotOf([trace(...spans)]), LIMITS);
+    const s = await snapshotOf(twice(trace(...spans)));
+    const [finding] = finished(detect(s, LIMITS), s);
 
     expect(finding).toMatchObject({
       layer: 'api',

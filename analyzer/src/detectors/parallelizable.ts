@@ -16,20 +16,11 @@
  *   under one parent): those are the N+1 detector's finding, whose fix is one batched query.
  * Saving = sum of the durations − the longest, which is what the run would take if all ran at once.
  */
-import { formatPercent, formatSeconds, severityFor, shortSql } from '../../findings.ts';
-import {
-  exampleTraceIds,
-  type IndexedTrace,
-  indexTraces,
-  mean,
-  median,
-  requestRate,
-  requestsByRoute,
-  round,
-  routeRateKey,
-  traceFindingId,
-} from '../findings.ts';
-import { normalizeSql } from '../fingerprint.ts';
+import type { Draft } from '../facts.ts';
+import { draft, findingId, formatPercent, formatSeconds, severityFor, shortSql } from '../findings.ts';
+import type { DetectorLimits } from '../limits.ts';
+import { hostOf } from '../traces/breakdown.ts';
+import { normalizeSql } from '../traces/fingerprint.ts';
 import {
   ancestry,
   dbQueryText,
@@ -43,10 +34,20 @@ import {
   type Span,
   serviceJob,
   spanKey,
-} from '../model.ts';
-import { withTraceRecommendations } from '../recommend.ts';
-import { DB_SPAN_MATCHER, routeDescendantsTraceQl } from '../traceql.ts';
-import type { TraceDetectorLimits, TraceFinding, TraceSnapshot } from '../types.ts';
+} from '../traces/model.ts';
+import {
+  exampleTraceIds,
+  type IndexedTrace,
+  indexTraces,
+  mean,
+  median,
+  requestRate,
+  requestsByRoute,
+  round,
+  routeRateKey,
+} from '../traces/requests.ts';
+import { DB_SPAN_MATCHER, routeDescendantsTraceQl } from '../traces/traceql.ts';
+import type { Snapshot } from '../types.ts';
 
 const READ_ONLY = /^\s*(?:\(\s*)?(?:select|with)\b/i;
 const WRITES =
@@ -64,30 +65,11 @@ interface Call {
   readonly kind: 'db' | 'http';
 }
 
-function hostOf(span: Span): string {
-  const a = span.attributes;
-  for (const key of ['server.address', 'net.peer.name', 'http.host']) {
-    const v = a[key];
-    if (typeof v === 'string' && v !== '') return v;
-  }
-  for (const key of ['url.full', 'http.url']) {
-    const v = a[key];
-    if (typeof v === 'string') {
-      try {
-        return new URL(v).host;
-      } catch {
-        // not a URL: fall through to the span name
-      }
-    }
-  }
-  return span.name;
-}
-
-function asCall(span: Span, snapshot: TraceSnapshot): Call | null {
+function asCall(span: Span, fingerprints: ReadonlyMap<string, string>): Call | null {
   if (isDbSpan(span)) {
     const text = dbQueryText(span);
     if (text === undefined || !READ_ONLY.test(text) || WRITES.test(text)) return null;
-    const signature = snapshot.fingerprints.get(spanKey(span)) ?? normalizeSql(text);
+    const signature = fingerprints.get(spanKey(span)) ?? normalizeSql(text);
     return { span, signature, label: text.replace(/\s+/g, ' ').trim(), kind: 'db' };
   }
   if (isHttpClientSpan(span)) {
@@ -113,8 +95,8 @@ interface Run {
 function runsUnder(
   parent: Span,
   indexed: IndexedTrace,
-  snapshot: TraceSnapshot,
-  limits: TraceDetectorLimits,
+  fingerprints: ReadonlyMap<string, string>,
+  limits: DetectorLimits,
 ): Run[] {
   const { trace, tree } = indexed;
   const server = enclosingServerSpan(tree, parent);
@@ -143,18 +125,18 @@ function runsUnder(
   // not running the loop's queries concurrently, and one problem must not be reported twice.
   const repeats = new Map<string, number>();
   for (const child of children) {
-    const fingerprint = snapshot.fingerprints.get(spanKey(child));
+    const fingerprint = fingerprints.get(spanKey(child));
     if (fingerprint !== undefined) repeats.set(fingerprint, (repeats.get(fingerprint) ?? 0) + 1);
   }
   const loop = (span: Span) =>
-    (repeats.get(snapshot.fingerprints.get(spanKey(span)) ?? '') ?? 0) >= limits.nPlusOne.minRepeats;
+    (repeats.get(fingerprints.get(spanKey(span)) ?? '') ?? 0) >= limits.nPlusOne.minRepeats;
   let run: Call[] = [];
   let inTransaction = false;
   for (const child of children) {
     const text = isDbSpan(child) ? (dbQueryText(child) ?? '') : '';
     if (TX_BEGIN.test(text)) inTransaction = true;
     else if (TX_END.test(text)) inTransaction = false;
-    const call = inTransaction || loop(child) ? null : asCall(child, snapshot);
+    const call = inTransaction || loop(child) ? null : asCall(child, fingerprints);
     if (call === null) {
       flush(run);
       run = [];
@@ -174,12 +156,14 @@ function runsUnder(
   return out;
 }
 
-export function detect(snapshot: TraceSnapshot, limits: TraceDetectorLimits): TraceFinding[] {
-  const indexed = indexTraces(snapshot.traces);
+export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'parallelizable-queries'>[] {
+  const data = snapshot.traces;
+  if (data === undefined) return [];
+  const indexed = indexTraces(data.traces);
   const groups = new Map<string, Run[]>();
   for (const t of indexed) {
     for (const parent of t.trace.spans) {
-      for (const run of runsUnder(parent, t, snapshot, limits)) {
+      for (const run of runsUnder(parent, t, data.fingerprints, limits)) {
         // One finding per route: a run cut short by a busy event loop (4 calls instead of 5) is the same problem,
         // and the finding's id must not change with it.
         const key = `${run.service}\0${run.subject}`;
@@ -192,7 +176,7 @@ export function detect(snapshot: TraceSnapshot, limits: TraceDetectorLimits): Tr
   if (groups.size === 0) return [];
   const routes = requestsByRoute(indexed);
 
-  const findings: TraceFinding[] = [];
+  const findings: Draft<'parallelizable-queries'>[] = [];
   for (const runs of groups.values()) {
     const first = runs[0] as Run;
     const savedMean = mean(runs.map((r) => r.savedMs));
@@ -204,6 +188,8 @@ export function detect(snapshot: TraceSnapshot, limits: TraceDetectorLimits): Tr
     const rateKey = routeRateKey(first.service, first.subject);
     const affectedTraces = new Set(runs.map((r) => r.traceId)).size;
     const routeRequests = Math.max(routes.get(rateKey)?.length ?? 0, affectedTraces);
+    const { minTraces, minShare } = limits.systematic;
+    if (affectedTraces < minTraces || affectedTraces / routeRequests < minShare) continue;
     // Runs per request (a request can hold the same run under several parents) × what each would save.
     const perRequestSavedS = runs.reduce((s, r) => s + r.savedMs, 0) / affectedTraces / 1000;
     const impact =
@@ -226,8 +212,8 @@ export function detect(snapshot: TraceSnapshot, limits: TraceDetectorLimits): Tr
     const subject = first.subject;
     const what = kinds.has('http') ? (kinds.has('db') ? 'calls' : 'HTTP calls') : 'queries';
     findings.push(
-      withTraceRecommendations({
-        id: traceFindingId('parallelizable-queries', first.service, subject),
+      draft({
+        id: findingId('parallelizable-queries', first.service, subject),
         kind: 'parallelizable-queries',
         layer: kinds.has('http') ? 'api' : 'database',
         service: first.service,
@@ -244,19 +230,19 @@ export function detect(snapshot: TraceSnapshot, limits: TraceDetectorLimits): Tr
           `${labels.length > 3 ? '; …' : ''}) ran back to back under one parent, ${formatSeconds(sumMean / 1000)} in ` +
           `all. Run concurrently they would take as long as the longest: ~${formatSeconds(savedMean / 1000)} ` +
           `(${formatPercent(savedShare)} of the request) less.`,
+        facts: {
+          route: first.subject,
+          statements: labels,
+          calls_per_run_median: calls,
+          sum_ms_mean: round(sumMean),
+          saved_ms_mean: round(savedMean),
+          saved_share_mean: round(savedShare, 3),
+          traces_affected: affectedTraces,
+          traces_of_route: routeRequests,
+          limit_saved_ms: limits.parallelizable.minSavedMs,
+          limit_saved_ratio: limits.parallelizable.minSavedRatio,
+        },
         evidence: {
-          values: {
-            route: first.subject,
-            statements: labels.join('\n'),
-            calls_per_run_median: calls,
-            sum_ms_mean: round(sumMean),
-            saved_ms_mean: round(savedMean),
-            saved_share_mean: round(savedShare, 3),
-            traces_affected: affectedTraces,
-            traces_of_route: routeRequests,
-            limit_saved_ms: limits.parallelizable.minSavedMs,
-            limit_saved_ratio: limits.parallelizable.minSavedRatio,
-          },
           window: snapshot.window,
           queries: traceql === undefined ? [] : [{ language: 'traceql', text: traceql }],
           traceIds: exampleTraceIds(runs.map((r) => ({ traceId: r.traceId, ms: r.savedMs }))),

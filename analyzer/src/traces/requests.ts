@@ -1,28 +1,13 @@
 /**
- * What the trace detectors share: the finding id (the same scheme as `findingId` in `../findings.ts`), the
- * default limits, the per-route index of requests and the small statistics they report.
+ * What the trace detectors share: the requests of each route (server spans with their trace), the route's
+ * request rate, and the small statistics they report.
  */
 import { createHash } from 'node:crypto';
+import { isNumber, routeSubject as statsSubject } from '../findings.ts';
+import type { Snapshot } from '../types.ts';
 import { buildSpanTree, routeSubject, type Span, type SpanTree, serviceJob, type Trace } from './model.ts';
-import type { TraceDetectorLimits, TraceFindingKind, TraceSnapshot } from './types.ts';
 
-/** The thresholds of DESIGN.md's detector table. */
-export const DEFAULT_TRACE_LIMITS: TraceDetectorLimits = Object.freeze({
-  nPlusOne: { minRepeats: 5, minTotalMs: 50 },
-  parallelizable: { minSavedMs: 100, minSavedRatio: 0.1, maxGapMs: 20 },
-  timeBreakdown: { minTraces: 1, minDurationMs: 0, dominantShare: 0.5 },
-});
-
-/**
- * The stable id of a trace finding: `<kind>-` + the first 16 hex characters of sha256(`kind\0service\0subject`),
- * byte for byte what `findingId` computes, so ids do not change when the kinds move into `FindingKind`.
- */
-export function traceFindingId(kind: TraceFindingKind, service: string, subject: string): string {
-  const hash = createHash('sha256').update(`${kind}\0${service}\0${subject}`).digest('hex');
-  return `${kind}-${hash.slice(0, 16)}`;
-}
-
-/** The key of `TraceSnapshot.routeRates`. */
+/** The key of a route across services: `service\0METHOD /route`. */
 export function routeRateKey(service: string, subject: string): string {
   return `${service}\0${subject}`;
 }
@@ -67,9 +52,12 @@ export function requestsByRoute(traces: readonly IndexedTrace[]): Map<string, Ro
  * Requests per second of a route: Prometheus' rate when the snapshot has it, else what the traces show (a lower
  * bound when traces are sampled).
  */
-export function requestRate(snapshot: TraceSnapshot, key: string, observedRequests: number): number {
-  const known = snapshot.routeRates?.get(key);
-  if (known !== undefined && Number.isFinite(known) && known > 0) return known;
+export function requestRate(snapshot: Snapshot, key: string, observedRequests: number): number {
+  for (const r of snapshot.routes) {
+    if (routeRateKey(r.service, statsSubject(r)) === key && isNumber(r.requestRate) && r.requestRate > 0) {
+      return r.requestRate;
+    }
+  }
   return snapshot.windowSeconds > 0 ? observedRequests / snapshot.windowSeconds : 0;
 }
 

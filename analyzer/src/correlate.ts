@@ -1,0 +1,263 @@
+/**
+ * Causes over symptoms: one finding per root cause. A finding that explains another absorbs it: the symptom
+ * becomes evidence of the cause (`evidence.symptoms`), and the cause's impact is at least the user time its
+ * symptoms cost. The rules, in the order they apply (a symptom is absorbed once, by the first cause that
+ * explains it):
+ *
+ * 1. An N+1 explains the latency of the routes it repeats in; a slow statement and a parallelizable run
+ *    explain the routes where they hold the largest share of the time (from traces).
+ * 2. Pool waiting explains the latency of the routes whose largest share is waiting for a connection, and the
+ *    route that held most of the connection time; the pool finding names that holder. A slow statement or an
+ *    N+1 on the holder explains the pool finding in turn.
+ * 3. A blocked event loop explains the latency of every route of its service in the window (and the CPU
+ *    saturation of its instance when it names the route that holds the loop); a saturated pool whose holders
+ *    are no single route is the loop's symptom too (callbacks that return connections wait for the loop).
+ * 4. What nothing explains stays, and says what its traces show (the time breakdown).
+ *
+ * Pure: it reads the drafts and the snapshot's traces only.
+ */
+import type { Draft, PoolHolder, PoolWaiter, RouteBreakdown } from './facts.ts';
+import { formatPercent, formatSeconds, shortSql } from './findings.ts';
+import { routeBreakdowns } from './traces/breakdown.ts';
+import { requestRate, round, routeRateKey } from './traces/requests.ts';
+import type { Snapshot, Symptom } from './types.ts';
+
+type RouteDraft = Draft<'slow-endpoint' | 'latency-regression'>;
+
+const ROUTE_KINDS = new Set(['slow-endpoint', 'latency-regression']);
+
+function isRouteDraft(d: Draft): d is RouteDraft {
+  return ROUTE_KINDS.has(d.kind);
+}
+
+function symptomOf(d: Draft): Symptom {
+  return { kind: d.kind, subject: d.subject, title: d.title, impact: d.impact, values: d.evidence.values };
+}
+
+/** `cause` with `symptoms` as evidence; its impact at least what they cost together. */
+function absorb<D extends Draft>(cause: D, symptoms: readonly Draft[]): D {
+  if (symptoms.length === 0) return cause;
+  const all = [...(cause.evidence.symptoms ?? []), ...symptoms.map(symptomOf)];
+  const lost = all.reduce((s, x) => s + x.impact, 0);
+  return {
+    ...cause,
+    impact: Math.max(cause.impact, lost),
+    evidence: { ...cause.evidence, symptoms: all },
+  };
+}
+
+/** The largest part of a route's time, by name. */
+function largestPart(b: RouteBreakdown): 'db' | 'pool' | 'http' | 'own' {
+  const parts = [
+    ['db', b.db_share],
+    ['pool', b.pool_wait_share],
+    ['http', b.http_share],
+    ['own', b.own_share],
+  ] as const;
+  return parts.reduce((best, p) => (p[1] > best[1] ? p : best))[0];
+}
+
+/** One sentence of what the traces of a route show. */
+export function describeBreakdown(b: RouteBreakdown): string {
+  const parts = [
+    `${formatPercent(b.db_share)} database`,
+    ...(b.pool_wait_share > 0 ? [`${formatPercent(b.pool_wait_share)} waiting for a pooled connection`] : []),
+    `${formatPercent(b.http_share)} outbound HTTP${b.top_host === undefined ? '' : ` (most to ${b.top_host.host})`}`,
+    `${formatPercent(b.own_share)} its own code`,
+  ];
+  const statement =
+    b.top_statement === undefined
+      ? ''
+      : ` The largest single statement, ${shortSql(b.top_statement.text, 80)}, holds ${formatPercent(b.top_statement.share)}.`;
+  return `Over ${b.traces} traced requests (mean ${formatSeconds(b.mean_ms / 1000)}), the time went ${parts.join(', ')}.${statement}`;
+}
+
+export function correlate(drafts: readonly Draft[], snapshot: Snapshot): Draft[] {
+  const breakdowns = routeBreakdowns(snapshot);
+  const breakdownOf = (service: string, route: string) => breakdowns.get(routeRateKey(service, route));
+  const absorbed = new Set<Draft>();
+  let out: Draft[] = [...drafts];
+  const routeDrafts = (service: string, routes: (route: string) => boolean) =>
+    out.filter((d) => isRouteDraft(d) && !absorbed.has(d) && d.service === service && routes(d.subject));
+  const take = <D extends Draft>(cause: D, symptoms: readonly Draft[]): D => {
+    for (const s of symptoms) absorbed.add(s);
+    const next = absorb(cause, symptoms);
+    out = out.map((d) => (d === cause ? next : d));
+    return next;
+  };
+
+  // Facts only traces give: the routes a slow statement runs in, who held and who waited for a pool.
+  out = out.map((d) => {
+    if (d.kind === 'slow-statement') {
+      const routes = [...breakdowns.entries()]
+        .filter(([key]) => key.startsWith(`${d.service}\0`))
+        .filter(([, b]) => b.top_statement?.fingerprint === d.facts.fingerprint)
+        .map(([, b]) => b.route)
+        .sort();
+      return { ...d, facts: { ...d.facts, routes } };
+    }
+    if (d.kind === 'pool-saturation') return withPoolRoles(d, snapshot, breakdowns);
+    return d;
+  });
+
+  // 1. Statements and call patterns explain their routes.
+  for (const cause of [...out]) {
+    if (cause.kind === 'n-plus-one') {
+      const routes = new Set(cause.facts.sites.map((s) => s.route));
+      take(
+        cause,
+        routeDrafts(cause.service, (r) => routes.has(r)),
+      );
+    } else if (cause.kind === 'slow-statement') {
+      const routes = new Set(cause.facts.routes);
+      take(
+        cause,
+        routeDrafts(cause.service, (r) => routes.has(r)),
+      );
+    } else if (cause.kind === 'parallelizable-queries') {
+      const route = cause.facts.route;
+      const b = breakdownOf(cause.service, route);
+      if (b !== undefined && largestPart(b) === 'db')
+        take(
+          cause,
+          routeDrafts(cause.service, (r) => r === route),
+        );
+    }
+  }
+
+  // 2. Pool waiting explains the routes that waited; what held the connections explains the pool.
+  for (const pool of out.filter((d): d is Draft<'pool-saturation'> => d.kind === 'pool-saturation')) {
+    const waited = new Set(
+      pool.facts.waiters
+        .filter((w) => {
+          const b = breakdownOf(pool.service, w.route);
+          return b !== undefined && largestPart(b) === 'pool';
+        })
+        .map((w) => w.route),
+    );
+    const holder = pool.facts.holders[0];
+    if (holder !== undefined && holder.share > 0.5) waited.add(holder.route);
+    const current = take(
+      pool,
+      routeDrafts(pool.service, (r) => waited.has(r)),
+    );
+    if (holder === undefined || holder.share <= 0.5) continue;
+    const explainer = out.find(
+      (d) =>
+        !absorbed.has(d) &&
+        d.service === pool.service &&
+        ((d.kind === 'slow-statement' && d.facts.routes.includes(holder.route)) ||
+          (d.kind === 'n-plus-one' && d.facts.sites.some((s) => s.route === holder.route))),
+    );
+    if (explainer !== undefined) take(explainer, [current]);
+  }
+
+  // 3. A blocked event loop explains every route of its service.
+  for (const loop of out.filter((d): d is Draft<'event-loop-lag'> => d.kind === 'event-loop-lag')) {
+    if (absorbed.has(loop)) continue;
+    const blocking = loop.facts.blocking;
+    const symptoms: Draft[] = routeDrafts(loop.service, () => true);
+    for (const d of out) {
+      if (absorbed.has(d) || d.service !== loop.service) continue;
+      if (d.kind === 'cpu-saturation' && blocking !== undefined && d.subject === loop.subject)
+        symptoms.push(d);
+      if (d.kind === 'pool-saturation') {
+        const holder = d.facts.holders[0];
+        if (holder === undefined || holder.share <= 0.5 || holder.route === blocking?.route) symptoms.push(d);
+      }
+    }
+    take(loop, symptoms);
+  }
+
+  // 4. What is left says what its traces show.
+  return out
+    .filter((d) => !absorbed.has(d))
+    .map((d) => {
+      if (!isRouteDraft(d)) return d;
+      const b = breakdownOf(d.service, d.subject);
+      if (b === undefined) return d;
+      return {
+        ...d,
+        summary: `${d.summary} ${describeBreakdown(b)}`,
+        facts: { ...d.facts, breakdown: b },
+        evidence: {
+          ...d.evidence,
+          traceIds: [...(d.evidence.traceIds ?? []), ...b.trace_ids].slice(0, 5),
+          values: {
+            ...d.evidence.values,
+            db_share: b.db_share,
+            pool_wait_share: b.pool_wait_share,
+            http_share: b.http_share,
+            own_share: b.own_share,
+          },
+        },
+      } as RouteDraft;
+    });
+}
+
+/**
+ * The pool finding with who held its connections (routes by connection time per second: request rate × the
+ * time from a request's first query to its last) and who waited (routes by time in connection-wait spans).
+ * A route that never queries holds nothing, however slow it is.
+ */
+function withPoolRoles(
+  pool: Draft<'pool-saturation'>,
+  snapshot: Snapshot,
+  breakdowns: ReadonlyMap<string, RouteBreakdown>,
+): Draft<'pool-saturation'> {
+  const holders: PoolHolder[] = [];
+  const waiters: PoolWaiter[] = [];
+  for (const [key, b] of breakdowns) {
+    if (!key.startsWith(`${pool.service}\0`)) continue;
+    const rate = requestRate(snapshot, key, b.traces);
+    if (b.db_held_ms_mean > 0) {
+      holders.push({
+        route: b.route,
+        connection_s_per_s: (rate * b.db_held_ms_mean) / 1000,
+        db_ms_mean: b.db_held_ms_mean,
+        share: 0,
+      });
+    }
+    if (b.pool_wait_ms_mean > 0) {
+      waiters.push({
+        route: b.route,
+        pool_wait_ms_mean: b.pool_wait_ms_mean,
+        pool_wait_share: b.pool_wait_share,
+      });
+    }
+  }
+  const total = holders.reduce((s, h) => s + h.connection_s_per_s, 0);
+  const ranked = holders
+    .map((h) => ({
+      ...h,
+      connection_s_per_s: round(h.connection_s_per_s, 3),
+      share: total > 0 ? round(h.connection_s_per_s / total, 3) : 0,
+    }))
+    .sort((a, b) => b.connection_s_per_s - a.connection_s_per_s);
+  waiters.sort((a, b) => b.pool_wait_ms_mean - a.pool_wait_ms_mean);
+  const top = ranked[0];
+  const held =
+    top === undefined
+      ? ''
+      : ` ${top.route} holds ${formatPercent(top.share)} of the connection time: ${formatSeconds(top.db_ms_mean / 1000)} per request from its first query to its last.`;
+  const waited =
+    waiters.length === 0
+      ? ''
+      : ` Requests of ${waiters
+          .slice(0, 3)
+          .map((w) => `${w.route} (${formatSeconds(w.pool_wait_ms_mean / 1000)})`)
+          .join(', ')} wait for a connection.`;
+  return {
+    ...pool,
+    title: top !== undefined && top.share > 0.5 ? `${pool.title}, held by ${top.route}` : pool.title,
+    summary: `${pool.summary}${held}${waited}`,
+    facts: { ...pool.facts, holders: ranked, waiters },
+    evidence: {
+      ...pool.evidence,
+      values: {
+        ...pool.evidence.values,
+        ...(top === undefined ? {} : { top_holder: top.route, top_holder_share: top.share }),
+      },
+    },
+  };
+}

@@ -1,0 +1,231 @@
+/**
+ * What each detector establishes, typed per kind: the facts `correlate` joins on and `recommend` writes from.
+ * Scalar facts double as the finding's `evidence.values` (the same snake_case keys, units in the key), so a
+ * person reads exactly the numbers a recommendation was written from; lists and records stay typed here.
+ */
+import type { Finding, FindingKind } from './types.ts';
+
+/** Where a route's time goes, from its traces (shares of the request's duration, averaged over requests). */
+export interface RouteBreakdown {
+  readonly route: string;
+  readonly traces: number;
+  readonly mean_ms: number;
+  readonly db_share: number;
+  /** Waiting for a pooled connection (connect/acquire spans): never the route's own code. */
+  readonly pool_wait_share: number;
+  readonly http_share: number;
+  readonly own_share: number;
+  /** Database time per request: what the route holds a connection for, at least. */
+  readonly db_ms_mean: number;
+  readonly pool_wait_ms_mean: number;
+  readonly http_ms_mean: number;
+  readonly own_ms_mean: number;
+  /** From the first query's start to the last one's end: how long a checked-out connection is held. */
+  readonly db_held_ms_mean: number;
+  /** The statement holding most of the route's time, when there is one. */
+  readonly top_statement?: { readonly text: string; readonly fingerprint: string; readonly share: number };
+  /** The outbound host holding most of the route's time, when there is one. */
+  readonly top_host?: { readonly host: string; readonly share: number };
+  readonly trace_ids: readonly string[];
+}
+
+/** One route an N+1 repeats in. */
+export interface RepeatSite {
+  readonly route: string;
+  readonly count_per_request_median: number;
+  readonly count_per_request_max: number;
+  readonly total_ms_mean: number;
+  readonly avoidable_ms_mean: number;
+  readonly traces_affected: number;
+  readonly traces_of_route: number;
+  readonly rate_per_s: number;
+  readonly parent_span: string;
+}
+
+/** The route whose server spans ran synchronously while the loop was held. */
+export interface BlockingRoute {
+  readonly route: string;
+  /** Synchronous time per request with no child span running and no other span of the process moving. */
+  readonly sync_ms_mean: number;
+  readonly rate_per_s: number;
+  /** This route's share of all such synchronous time of the process in the traces. */
+  readonly share: number;
+  readonly traces: number;
+  readonly trace_ids: readonly string[];
+}
+
+/** A route that held pooled connections, by connection time per second. */
+export interface PoolHolder {
+  readonly route: string;
+  readonly connection_s_per_s: number;
+  readonly db_ms_mean: number;
+  readonly share: number;
+}
+
+/** A route that waited for a pooled connection. */
+export interface PoolWaiter {
+  readonly route: string;
+  readonly pool_wait_ms_mean: number;
+  readonly pool_wait_share: number;
+}
+
+type Scalar = number | string;
+
+export interface FactsByKind {
+  readonly 'slow-endpoint': {
+    readonly route: string;
+    readonly p95_s: number;
+    readonly limit_p95_s: number;
+    readonly excess_s: number;
+    readonly rate_per_s: number;
+    readonly p99_s?: number;
+    readonly baseline_p95_s?: number;
+    readonly breakdown?: RouteBreakdown;
+  };
+  readonly 'error-rate': {
+    readonly route: string;
+    readonly error_ratio: number;
+    readonly limit_error_ratio: number;
+    readonly errors_per_s: number;
+    readonly rate_per_s: number;
+    readonly burn_rate_x: number;
+    readonly failed_requests?: number;
+    readonly p95_s?: number;
+  };
+  readonly 'latency-regression': {
+    readonly route: string;
+    readonly p95_s: number;
+    readonly baseline_p95_s: number;
+    readonly increase_s: number;
+    readonly rate_per_s: number;
+    readonly limit_p95_s: number;
+    readonly increase_ratio?: number;
+    readonly baseline_rate_per_s?: number;
+    readonly breakdown?: RouteBreakdown;
+  };
+  readonly 'event-loop-lag': {
+    readonly instance: string;
+    readonly limit_event_loop_p99_s: number;
+    readonly limit_utilization_ratio: number;
+    /** The median over the window of the per-interval p99 delay: what most intervals saw, not one spike. */
+    readonly event_loop_p99_s?: number;
+    readonly event_loop_p99_max_s?: number;
+    readonly event_loop_utilization_ratio?: number;
+    readonly instance_rate_per_s?: number;
+    readonly blocking?: BlockingRoute;
+  };
+  readonly 'memory-leak': {
+    readonly instance: string;
+    readonly heap_growth_bytes_per_h: number;
+    readonly limit_bytes_per_h: number;
+    readonly heap_used_bytes?: number;
+    readonly heap_limit_bytes?: number;
+    readonly hours_to_exhaustion_h?: number;
+    readonly process_age_s?: number;
+  };
+  readonly 'cpu-saturation': {
+    readonly instance: string;
+    readonly cpu_cores: number;
+    readonly limit_cpu_cores: number;
+    readonly blocking?: BlockingRoute;
+  };
+  readonly 'gc-pressure': {
+    readonly instance: string;
+    readonly gc_s_per_s: number;
+    readonly limit_gc_s_per_s: number;
+    readonly heap_used_bytes?: number;
+    readonly heap_limit_bytes?: number;
+  };
+  readonly 'slow-statement': {
+    readonly fingerprint: string;
+    readonly statement: string;
+    readonly database: string;
+    readonly p95_estimate_ms: number;
+    readonly mean_ms: number;
+    readonly stddev_ms: number;
+    readonly limit_p95_ms: number;
+    readonly calls: number;
+    readonly total_ms: number;
+    readonly rows_per_call?: number;
+    readonly calls_per_s?: number;
+    /** `window` (a delta over the analysis window) or `since-reset` (pg_stat_statements totals). */
+    readonly scope: string;
+    /** Routes whose traces ran it (empty without traces). */
+    readonly routes: readonly string[];
+  };
+  readonly 'pool-saturation': {
+    readonly pool: string;
+    readonly pending_avg: number;
+    readonly pending_max: number;
+    readonly used_max: number;
+    readonly limit_pending_avg: number;
+    readonly limit_pending_max: number;
+    readonly pool_max?: number;
+    /** What held the connections (from traces), most first. */
+    readonly holders: readonly PoolHolder[];
+    /** Who waited for them (from traces), most first. */
+    readonly waiters: readonly PoolWaiter[];
+  };
+  readonly 'n-plus-one': {
+    readonly fingerprint: string;
+    readonly statement: string;
+    readonly db_system?: string;
+    readonly limit_repeats: number;
+    readonly limit_total_ms: number;
+    /** Where it repeats, most user time first: one finding for the statement, however many routes run it. */
+    readonly sites: readonly RepeatSite[];
+    /** The routes of `sites`, in the same order. */
+    readonly routes: readonly string[];
+    /** Routes where it repeated in too few traces to count (kept as evidence, not judged). */
+    readonly unsystematic_routes: readonly string[];
+    /** The one-round-trip statement, from the AST, and whether PostgreSQL planned it (null: not checked). */
+    readonly batched?: {
+      readonly statement: string;
+      readonly parameter: string;
+      readonly shape: string;
+      readonly notes: readonly string[];
+      readonly planned: boolean | null;
+      readonly plan_error?: string;
+    };
+  };
+  readonly 'parallelizable-queries': {
+    readonly route: string;
+    readonly statements: readonly string[];
+    readonly calls_per_run_median: number;
+    readonly sum_ms_mean: number;
+    readonly saved_ms_mean: number;
+    readonly saved_share_mean: number;
+    readonly traces_affected: number;
+    readonly traces_of_route: number;
+    readonly limit_saved_ms: number;
+    readonly limit_saved_ratio: number;
+  };
+}
+
+/** A finding before `recommend`: its facts, typed by kind. */
+export type Draft<K extends FindingKind = FindingKind> = {
+  [P in K]: Omit<Finding, 'recommendations' | 'kind'> & { readonly kind: P; readonly facts: FactsByKind[P] };
+}[K];
+
+/**
+ * The scalar facts, as evidence values: numbers and strings as they are, lists of strings one per line, and the
+ * route of an attached breakdown as its shares, so the stored finding shows what the recommendation rests on.
+ */
+export function factValues(facts: object): Record<string, Scalar> {
+  const out: Record<string, Scalar> = {};
+  for (const [key, value] of Object.entries(facts)) {
+    if (typeof value === 'number' && Number.isFinite(value)) out[key] = value;
+    else if (typeof value === 'string') out[key] = value;
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+      if (value.length > 0) out[key] = value.join('\n');
+    } else if (Array.isArray(value) && value.length > 0 && typeof value[0] === 'object') {
+      out[`${key}_count`] = value.length;
+    } else if (value !== null && typeof value === 'object') {
+      for (const [inner, v] of Object.entries(value as Record<string, unknown>)) {
+        if (typeof v === 'number' && Number.isFinite(v)) out[`${key}.${inner}`] = v;
+        else if (typeof v === 'string') out[`${key}.${inner}`] = v;
+      }
+    }
+  }
+  return out;
+}

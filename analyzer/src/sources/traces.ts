@@ -1,0 +1,50 @@
+/**
+ * The trace source of a cycle: which traces to read (each service's busiest and slowest routes Prometheus saw,
+ * a bounded number of each), read from a `TraceSource`, with each DB span's statement fingerprint. Bounded on
+ * purpose: at most `maxRoutes` × `tracesPerRoute` traces per service and cycle, however many routes it has.
+ */
+import { isNumber, routeSubject } from '../findings.ts';
+import { traceData } from '../traces/fingerprint.ts';
+import type { Trace } from '../traces/model.ts';
+import type { TraceSource } from '../traces/source.ts';
+import type { RouteStats, Snapshot, TraceData } from '../types.ts';
+
+export interface TraceReadOptions {
+  readonly source: TraceSource;
+  /** Routes looked at per service and cycle, by request rate × p95 (default 10). */
+  readonly maxRoutes?: number;
+  /** Recent traces read per route (default 20). */
+  readonly tracesPerRoute?: number;
+}
+
+export async function readTraces(snapshot: Snapshot, options: TraceReadOptions): Promise<TraceData> {
+  // Per service: one busy service must not crowd the others out of the trace step.
+  const byService = new Map<string, { route: RouteStats; weight: number }[]>();
+  for (const r of snapshot.routes) {
+    if (!isNumber(r.requestRate) || r.requestRate <= 0) continue;
+    const list = byService.get(r.service) ?? [];
+    list.push({ route: r, weight: r.requestRate * (isNumber(r.p95Seconds) ? r.p95Seconds : 0) });
+    byService.set(r.service, list);
+  }
+  const routes = [...byService.values()].flatMap((list) =>
+    list
+      .sort((a, b) => b.weight - a.weight)
+      .slice(0, options.maxRoutes ?? 10)
+      .map((w) => w.route),
+  );
+  const byId = new Map<string, Trace>();
+  for (const r of routes) {
+    const traces = await options.source.recentTraces({
+      service: r.service,
+      route: r.route,
+      method: r.method,
+      limit: options.tracesPerRoute ?? 20,
+      sinceSeconds: snapshot.windowSeconds,
+    });
+    for (const t of traces) byId.set(t.traceId, t);
+  }
+  return traceData(
+    [...byId.values()],
+    routes.map((r) => `${r.service}\0${routeSubject(r)}`),
+  );
+}

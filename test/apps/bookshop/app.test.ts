@@ -1,0 +1,242 @@
+/**
+ * The bookshop under the real instrumentation, with real spans: healthy it answers every route with 2xx and its
+ * book page fans out concurrently; each fault shows in its telemetry the way the product bug would — repeated
+ * statements under one parent, a pg.Pool with requests waiting, synchronous time on the request path.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  type CapturedSpan,
+  emptyDatabase,
+  eventually,
+  median,
+  promQuery,
+  scraped,
+  startOtlpCapture,
+  uniqueService,
+} from '../../harness.ts';
+import type { Fault } from './config.ts';
+import { SEED } from './db.ts';
+import { type BookshopProcess, startBookshop } from './start.ts';
+import { BOOKSHOP_ROUTES, driveBookshop } from './traffic.ts';
+
+const SERVER = 2;
+/** The eager loader's per-book statement, as knex hands it to pg (and instrumentation-pg records it). */
+const REVIEWS_PER_BOOK = 'select "reviews".* from "reviews" where "reviews"."book_id" in ($1)';
+const REVIEWS_OF_BOOKS = 'select "reviews".* from "reviews" where "reviews"."book_id" in (';
+const PG_SCOPE = '@opentelemetry/instrumentation-pg';
+
+let capture: Awaited<ReturnType<typeof startOtlpCapture>>;
+let databaseUrl: string;
+beforeAll(async () => {
+  capture = await startOtlpCapture();
+  databaseUrl = await emptyDatabase('bookshop');
+});
+afterAll(() => capture?.close());
+
+const running: BookshopProcess[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((shop) => shop.stop()));
+});
+
+async function start(faults: readonly Fault[], scrape = false): Promise<BookshopProcess> {
+  const shop = await startBookshop({
+    databaseUrl,
+    service: uniqueService(`bookshop-${faults.join('-') || 'healthy'}`),
+    faults,
+    otlpEndpoint: capture.url,
+    ...(scrape ? { scrapeTargetsDir: inject('prometheusTargetsDir') } : {}),
+  });
+  running.push(shop);
+  return shop;
+}
+
+const queryText = (span: CapturedSpan) => span.attributes['db.query.text'] as string | undefined;
+const ms = (ns: bigint) => Number(ns) / 1e6;
+const durationMs = (span: CapturedSpan) => ms(span.endNs - span.startNs);
+const overlapMs = (a: CapturedSpan, b: CapturedSpan) =>
+  ms((a.endNs < b.endNs ? a.endNs : b.endNs) - (a.startNs > b.startNs ? a.startNs : b.startNs));
+
+/** One request in a trace of our own (W3C `traceparent`), and the spans the shop recorded for it. */
+async function traced(shop: BookshopProcess, path: string, init: RequestInit = {}) {
+  const traceId = randomBytes(16).toString('hex');
+  const response = await fetch(`${shop.url}${path}`, {
+    ...init,
+    headers: { ...init.headers, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+  });
+  await response.arrayBuffer();
+  const server = await eventually(
+    async () => {
+      const span = capture.spans().find((s) => s.traceId === traceId && s.kind === SERVER);
+      if (span === undefined) throw new Error(`no server span for ${path} yet`);
+      return span;
+    },
+    10_000,
+    100,
+  );
+  const spans = capture.spans().filter((s) => s.traceId === traceId && s !== server);
+  return {
+    status: response.status,
+    server,
+    children: spans.filter((s) => s.parentSpanId === server.spanId),
+    statements: spans.filter((s) => queryText(s) !== undefined),
+  };
+}
+
+/** Time of `parent` not covered by any child: what ran on the event loop rather than waiting on I/O. */
+function selfTimeMs(parent: CapturedSpan, children: readonly CapturedSpan[]): number {
+  const sorted = [...children].sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
+  let covered = 0n;
+  let end = parent.startNs;
+  for (const c of sorted) {
+    const from = c.startNs > end ? c.startNs : end;
+    if (c.endNs > from) {
+      covered += c.endNs - from;
+      end = c.endNs;
+    }
+  }
+  return ms(parent.endNs - parent.startNs - covered);
+}
+
+/** Median server-span duration per route of `service`, for the log. */
+function routeMedians(service: string): Record<string, string> {
+  const byRoute = new Map<string, number[]>();
+  for (const s of capture.spans()) {
+    if (s.kind !== SERVER || s.resource['service.name'] !== service) continue;
+    const route = `${s.attributes['http.request.method']} ${s.attributes['http.route']}`;
+    byRoute.set(route, [...(byRoute.get(route) ?? []), durationMs(s)]);
+  }
+  return Object.fromEntries([...byRoute].map(([r, d]) => [r, `${median(d).toFixed(1)} ms (${d.length})`]));
+}
+
+const checkout = (bookId: number): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ bookId, quantity: 1, email: 'reader7@example.com' }),
+});
+
+describe('the bookshop, healthy', () => {
+  it('answers every route with 2xx under mixed traffic, and its page cache fills', async () => {
+    const shop = await start([]);
+    const result = await driveBookshop(shop.url, { durationMs: 8_000, connections: 6 });
+    console.log('[bookshop] healthy traffic', JSON.stringify(result));
+    expect(result.errors).toBe(0);
+    for (const { route } of BOOKSHOP_ROUTES) {
+      expect(result.byRoute[route].requests, route).toBeGreaterThan(0);
+      expect(result.byRoute[route], route).toMatchObject({ non2xx: 0 });
+    }
+    const health = (await (await fetch(`${shop.url}/healthz`)).json()) as { pageCache: { entries: number } };
+    expect(health.pageCache.entries).toBeGreaterThan(0);
+    await sleep(1_000);
+    console.log('[bookshop] healthy medians', JSON.stringify(routeMedians(shop.service)), health.pageCache);
+  });
+
+  it('loads an author page with one reviews query for all their books', async () => {
+    const shop = await start([]);
+    const { status, server, statements } = await traced(shop, '/authors/1/books');
+    expect(status).toBe(200);
+    const reviews = statements.filter((s) => queryText(s)?.startsWith(REVIEWS_OF_BOOKS));
+    expect(reviews).toHaveLength(1);
+    expect(reviews[0]?.parentSpanId).toBe(server.spanId);
+  });
+
+  it('fetches the parts of a book page concurrently', async () => {
+    const shop = await start([]);
+    // Lock the tables of the page's live part, so its queries wait long enough to tell "together" from "one
+    // after another" at any clock resolution (span start times are whole milliseconds).
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('LOCK TABLE reviews, inventory IN ACCESS EXCLUSIVE MODE');
+      const page = traced(shop, `/books/${SEED.books}`);
+      await sleep(300);
+      await client.query('COMMIT');
+      const { status, statements } = await page;
+      expect(status).toBe(200);
+      const live = statements.filter((s) => /from "(reviews|inventory)"/.test(queryText(s) ?? ''));
+      expect(live).toHaveLength(2);
+      const [a, b] = live as [CapturedSpan, CapturedSpan];
+      console.log(
+        `[bookshop] book page: ${durationMs(a).toFixed(1)} and ${durationMs(b).toFixed(1)} ms, overlapping ${overlapMs(a, b).toFixed(1)} ms`,
+      );
+      expect(overlapMs(a, b)).toBeGreaterThan(200);
+      // The static part (book, then author and more by the author) loads meanwhile.
+      expect(statements.filter((s) => /from "(books|authors)"/.test(queryText(s) ?? ''))).toHaveLength(3);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('checks out without blocking the event loop', async () => {
+    const shop = await start([]);
+    const { status, server, children } = await traced(shop, '/checkout', checkout(11));
+    expect(status).toBe(201);
+    expect(selfTimeMs(server, children)).toBeLessThan(40);
+  });
+});
+
+describe('fault eager-n-plus-one', () => {
+  it('loads the reviews of an author page with one query per book, one after another, under one parent', async () => {
+    const shop = await start(['eager-n-plus-one']);
+    const { status, server, statements } = await traced(shop, '/authors/1/books');
+    expect(status).toBe(200);
+    const perBook = statements.filter((s) => queryText(s) === REVIEWS_PER_BOOK);
+    console.log(
+      `[bookshop] eager-n-plus-one: ${perBook.length} reviews statements, ` +
+        `${perBook.reduce((t, s) => t + durationMs(s), 0).toFixed(1)} ms together, request ${durationMs(server).toFixed(1)} ms`,
+    );
+    expect(perBook.length).toBe(SEED.booksPerHouseAuthor);
+    expect(new Set(perBook.map((s) => s.parentSpanId))).toEqual(new Set([server.spanId]));
+    // Start times are whole milliseconds, end times finer: a statement may seem to start up to 1 ms early.
+    const sorted = [...perBook].sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
+    for (let i = 1; i < sorted.length; i++) {
+      expect(sorted[i]!.startNs + 1_000_000n).toBeGreaterThanOrEqual(sorted[i - 1]!.endNs);
+    }
+  });
+});
+
+describe('fault slow-report', () => {
+  it('has requests waiting for the orders pool while reports hold its connections', async () => {
+    const shop = await start(['slow-report'], true);
+    await scraped(shop.service);
+    const result = await driveBookshop(shop.url, { durationMs: 10_000, connections: 10 });
+    console.log('[bookshop] slow-report traffic', JSON.stringify(result));
+    expect(result.byRoute['/reports/sales'].requests).toBeGreaterThan(5);
+    expect(result.non2xx).toBe(0);
+    const url = new URL(databaseUrl);
+    const pool = `${url.hostname}:${url.port}${url.pathname}`;
+    const series = `db_client_connection_pending_requests{job="${shop.service}",otel_scope_name="${PG_SCOPE}"}`;
+    const [peak] = await eventually(async () => {
+      const samples = await promQuery(`max_over_time(${series}[1m])`);
+      if (!((samples[0]?.value ?? 0) > 0)) throw new Error(`no requests waiting in ${pool} yet`);
+      return samples;
+    }, 15_000);
+    const [average] = await promQuery(`avg_over_time(${series}[15s])`);
+    await sleep(1_000);
+    console.log(
+      `[bookshop] slow-report: up to ${peak?.value} waiting (${average?.value?.toFixed(2)} on average) ` +
+        `in pool ${peak?.metric.db_client_connection_pool_name}`,
+      JSON.stringify(routeMedians(shop.service)),
+    );
+    expect(peak?.metric.db_client_connection_pool_name).toBe(pool);
+    expect(peak?.value).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('fault sync-pricing', () => {
+  it('spends at least 80 ms of every checkout on the event loop, outside any I/O', async () => {
+    const shop = await start(['sync-pricing']);
+    for (const bookId of [12, 13, 14]) {
+      const { status, server, children } = await traced(shop, '/checkout', checkout(bookId));
+      expect(status).toBe(201);
+      const self = selfTimeMs(server, children);
+      console.log(
+        `[bookshop] sync-pricing: checkout ${durationMs(server).toFixed(1)} ms, ${self.toFixed(1)} ms synchronous`,
+      );
+      expect(self).toBeGreaterThanOrEqual(80);
+    }
+  });
+});
