@@ -22,6 +22,8 @@ import {
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { type MetricsExporterName, resolveConfig, type TelemetryConfig } from './config.ts';
 import { RateLimitedDiagLogger } from './diag-logger.ts';
+import { KnexPoolInstrumentation } from './knex-pool-instrumentation.ts';
+import { PgPoolInstrumentation } from './pg-pool-instrumentation.ts';
 import { ALL_METRICS, ATTR } from './semconv.ts';
 import type { TelemetryHandle, TelemetryOptions } from './types.ts';
 
@@ -109,6 +111,12 @@ function instrumentations(config: TelemetryConfig) {
         if (operation !== undefined) span.setAttribute(ATTR.dbOperationName, operation);
       },
     }),
+    // With connect spans off, instrumentation-pg leaves pg-pool's connect callback unbound and queued queries
+    // land in the trace of whoever released the connection; this binds it and adds the pool wait span. Listed
+    // after PgInstrumentation, though its wrapper stacks correctly in either order (see pool-wait.ts `stack`).
+    new PgPoolInstrumentation(),
+    // knex pools (tarn, not pg-pool): the same wait span, and pool metrics under instrumentation-pg's names.
+    new KnexPoolInstrumentation(),
     new UndiciInstrumentation(),
     new RuntimeNodeInstrumentation(),
     new HostMetricsInstrumentation({ metricGroups: ['process.cpu', 'process.memory'] }),
@@ -146,8 +154,8 @@ async function bounded(work: Promise<unknown>, ms: number, what: string): Promis
 
 /**
  * Starts OpenTelemetry for this process: traces and metrics over OTLP (or Prometheus pull), instrumentations
- * for http, Express, pg, fetch/undici, the Node runtime and process CPU/memory. Never throws into the app: a
- * failure to start is logged and telemetry stays off.
+ * for http, Express, pg (and pg.Pool / knex pools: trace context and wait spans), fetch/undici, the Node runtime
+ * and process CPU/memory. Never throws into the app: a failure to start is logged and telemetry stays off.
  */
 export function startTelemetry(options: TelemetryOptions = {}): TelemetryHandle {
   const global = globalThis as GlobalWithHandle;

@@ -1,0 +1,270 @@
+/**
+ * Pool telemetry for knex on PostgreSQL. knex does not use pg-pool: it keeps `pg.Client`s in a tarn pool, so
+ * instrumentation-pg sees its queries but not its pool. This records the same `db.client.connection.wait` span
+ * as the pg-pool instrumentation and reports tarn's state under the metric names, units and attributes
+ * instrumentation-pg uses for pg.Pool, so the analyzer's pool-saturation queries see knex pools too.
+ *
+ * The caller's context needs no help here: `acquireConnection` is an async function awaiting tarn's promise,
+ * and a promise continuation runs in the context it was awaited in, whoever resolves it (the releasing request).
+ */
+import { type BatchObservableResult, type Context, context, type Observable } from '@opentelemetry/api';
+import {
+  InstrumentationBase,
+  type InstrumentationConfig,
+  InstrumentationNodeModuleDefinition,
+  InstrumentationNodeModuleFile,
+} from '@opentelemetry/instrumentation';
+import pkg from '../package.json' with { type: 'json' };
+import {
+  endWaitSpan,
+  endWhenSettled,
+  guarded,
+  poolName,
+  quietly,
+  stack,
+  startWaitSpan,
+  unstack,
+} from './pool-wait.ts';
+import { ATTR, METRICS } from './semconv.ts';
+
+/** What we read of a tarn pool (knex's `KnexPool` extends tarn's `Pool`). */
+interface TarnPool {
+  readonly max: number;
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+}
+/** What we read of a knex `Client`. */
+interface KnexClient {
+  readonly pool?: unknown;
+  readonly dialect?: unknown;
+  readonly driverName?: unknown;
+  /** `config.connection` as knex hands it to `pg.Client`: a connection string or an object. */
+  readonly connectionSettings?: unknown;
+}
+type Method = (this: KnexClient, ...args: unknown[]) => unknown;
+interface ClientClass {
+  readonly prototype: { acquireConnection: Method; initializePool: Method };
+}
+
+const SUPPORTED = ['>=2 <4'];
+
+/**
+ * instrumentation-pg's descriptions, word for word: the Prometheus exporter merges both packages' series into one
+ * metric family and warns about (and drops one of) differing HELP texts.
+ */
+const DESCRIPTIONS = {
+  count: 'The number of connections that are currently in state described by the state attribute.',
+  pending: 'The number of current pending requests for an open connection.',
+  max: 'The maximum number of open connections allowed.',
+} as const;
+
+/** Only knex's own `pg` client: cockroachdb, redshift and pgnative reuse its dialect with other drivers. */
+function isPg(client: KnexClient): boolean {
+  return client.dialect === 'postgresql' && client.driverName === 'pg';
+}
+
+/** The pool, if it is one of tarn's (knex 3 can also wrap an external `pg.Pool`, which pg-pool covers). */
+function tarnPool(client: KnexClient): TarnPool | undefined {
+  const pool = client.pool as Partial<TarnPool> | undefined;
+  return typeof pool?.numFree === 'function' &&
+    typeof pool.numUsed === 'function' &&
+    typeof pool.numPendingAcquires === 'function'
+    ? (pool as TarnPool)
+    : undefined;
+}
+
+function fromUrl(connectionString: string): { host?: string; port?: string; database?: string } {
+  try {
+    const url = new URL(connectionString);
+    return {
+      host: url.hostname || (url.searchParams.get('host') ?? ''),
+      port: url.port,
+      database: decodeURIComponent(url.pathname.replace(/^\//, '')),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * `host:port/database` from knex's connection settings. Unlike pg-pool (whose options instrumentation-pg reads
+ * as given), a connection string is parsed: knex apps usually pass one, and a pool named
+ * `unknown_host:unknown_port/unknown_database` tells nobody anything. As in pg, the string wins over fields.
+ */
+export function knexPoolName(settings: unknown): string {
+  if (typeof settings === 'string') {
+    const url = fromUrl(settings);
+    return poolName(url.host, url.port, url.database);
+  }
+  const fields = (typeof settings === 'object' && settings !== null ? settings : {}) as Record<
+    string,
+    unknown
+  >;
+  const url = typeof fields.connectionString === 'string' ? fromUrl(fields.connectionString) : {};
+  return poolName(url.host || fields.host, url.port || fields.port, url.database || fields.database);
+}
+
+/** Every knex pg client seen, weakly: a pool is reported while its client lives and has a tarn pool. */
+const clients = new Set<WeakRef<KnexClient>>();
+const seen = new WeakSet<KnexClient>();
+
+function track(client: KnexClient): void {
+  if (seen.has(client) || !isPg(client)) return;
+  seen.add(client);
+  clients.add(new WeakRef(client));
+}
+
+function classExports(module: unknown): ClientClass | undefined {
+  const candidate = module as Partial<ClientClass> | undefined;
+  return typeof candidate?.prototype?.acquireConnection === 'function'
+    ? (candidate as ClientClass)
+    : undefined;
+}
+
+export class KnexPoolInstrumentation extends InstrumentationBase {
+  constructor(config: InstrumentationConfig = {}) {
+    super(`${pkg.name}/knex`, pkg.version, config);
+  }
+
+  protected override init() {
+    const patch = (module: unknown, Client: unknown) => {
+      const exports = classExports(Client);
+      const patched =
+        exports !== undefined &&
+        stack(exports.prototype, 'acquireConnection', (original) => this.#acquire(original as Method)) &&
+        stack(exports.prototype, 'initializePool', (original) => this.#initialize(original as Method));
+      if (!patched) {
+        this._diag.warn('knex has no Client.prototype.acquireConnection; knex pool telemetry is off');
+      }
+      return module;
+    };
+    const unpatch = (module: unknown, Client: unknown) => {
+      const exports = classExports(Client);
+      if (exports !== undefined) {
+        unstack(exports.prototype, 'acquireConnection');
+        unstack(exports.prototype, 'initializePool');
+      }
+      return module;
+    };
+    const main = (module: unknown) => {
+      // knex's main export carries the base class as `knex.Client`; under import-in-the-middle it arrives as the
+      // namespace's default export. Patching it as well covers loaders that bypass the file hook (idempotent).
+      const namespace = module as { [Symbol.toStringTag]?: unknown; default?: { Client?: unknown } };
+      const knex = (namespace?.[Symbol.toStringTag] === 'Module' ? namespace.default : module) as
+        | { Client?: unknown }
+        | undefined;
+      return knex?.Client;
+    };
+    return new InstrumentationNodeModuleDefinition(
+      'knex',
+      SUPPORTED,
+      (module: unknown) => patch(module, main(module)),
+      (module: unknown) => unpatch(module, main(module)),
+      [
+        new InstrumentationNodeModuleFile(
+          'knex/lib/client.js',
+          SUPPORTED,
+          (module: unknown) => patch(module, module),
+          (module: unknown) => unpatch(module, module),
+        ),
+      ],
+    );
+  }
+
+  protected override _updateMetricInstruments(): void {
+    const count = this.meter.createObservableUpDownCounter(METRICS.dbClientConnectionCount.name, {
+      description: DESCRIPTIONS.count,
+      unit: METRICS.dbClientConnectionCount.unit,
+    });
+    const pending = this.meter.createObservableUpDownCounter(METRICS.dbClientConnectionPendingRequests.name, {
+      description: DESCRIPTIONS.pending,
+      unit: METRICS.dbClientConnectionPendingRequests.unit,
+    });
+    const max = this.meter.createObservableUpDownCounter(METRICS.dbClientConnectionMax.name, {
+      description: DESCRIPTIONS.max,
+      unit: METRICS.dbClientConnectionMax.unit,
+    });
+    this.meter.addBatchObservableCallback(
+      (result) => quietly('reading knex pool state', () => observePools(result, count, pending, max)),
+      [count, pending, max],
+    );
+  }
+
+  #initialize(original: Method): Method {
+    return function initializePool(this: KnexClient, ...args: unknown[]): unknown {
+      const result = original.apply(this, args);
+      quietly('tracking a knex pool', () => track(this));
+      return result;
+    };
+  }
+
+  #acquire(original: Method): Method {
+    const instrumentation = this;
+    return function acquireConnection(this: KnexClient, ...args: unknown[]): unknown {
+      if (!instrumentation.isEnabled()) return original.apply(this, args);
+      const caller = context.active();
+      const span = guarded(
+        'knex acquire instrumentation',
+        () => instrumentation.#waitSpan(this, caller),
+        () => undefined,
+      );
+      if (span === undefined) return original.apply(this, args);
+      let result: unknown;
+      try {
+        result = original.apply(this, args);
+      } catch (error) {
+        quietly('ending the wait span', () => endWaitSpan(span, error ?? new Error('acquire threw')));
+        throw error;
+      }
+      quietly('ending the wait span', () => endWhenSettled(span, result));
+      return result;
+    };
+  }
+
+  /** A wait span when tarn has no free connection to hand out, i.e. the caller queues or a connection opens. */
+  #waitSpan(client: KnexClient, caller: Context) {
+    if (!isPg(client)) return undefined;
+    track(client);
+    const pool = tarnPool(client);
+    if (pool === undefined || pool.numFree() > 0) return undefined;
+    return startWaitSpan(this.tracer, knexPoolName(client.connectionSettings), caller);
+  }
+}
+
+/** Sums pools that share a name (several knex instances on one database), as one series per name. */
+function observePools(
+  result: BatchObservableResult,
+  count: Observable,
+  pending: Observable,
+  max: Observable,
+): void {
+  const totals = new Map<string, { idle: number; used: number; pending: number; max: number }>();
+  for (const ref of clients) {
+    const client = ref.deref();
+    if (client === undefined) {
+      clients.delete(ref);
+      continue;
+    }
+    // One pool that cannot be read must not hide the others.
+    quietly('reading knex pool state', () => {
+      const pool = tarnPool(client);
+      if (pool === undefined) return;
+      const state = { idle: pool.numFree(), used: pool.numUsed(), pending: pool.numPendingAcquires() };
+      const name = knexPoolName(client.connectionSettings);
+      const total = totals.get(name) ?? { idle: 0, used: 0, pending: 0, max: 0 };
+      total.idle += state.idle;
+      total.used += state.used;
+      total.pending += state.pending;
+      total.max += Number.isFinite(pool.max) ? pool.max : 0;
+      totals.set(name, total);
+    });
+  }
+  for (const [name, total] of totals) {
+    const attributes = { [ATTR.dbClientConnectionPoolName]: name };
+    result.observe(count, total.idle, { ...attributes, [ATTR.dbClientConnectionState]: 'idle' });
+    result.observe(count, total.used, { ...attributes, [ATTR.dbClientConnectionState]: 'used' });
+    result.observe(pending, total.pending, attributes);
+    result.observe(max, total.max, attributes);
+  }
+}

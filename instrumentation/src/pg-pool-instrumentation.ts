@@ -1,0 +1,129 @@
+/**
+ * Keeps `pg.Pool` work in the trace of the request that asked for it, and records the time spent waiting for a
+ * pooled connection as a `db.client.connection.wait` span.
+ *
+ * pg-pool runs a queued `connect` callback from the `release` of the previous holder, so the callback (and every
+ * query span `pool.query()` creates in it: `query` uses a callback-style `this.connect` internally, even when the
+ * app uses promises) runs in the context of whichever request released the connection. instrumentation-pg binds
+ * the callback only on the branch that creates `pg-pool.connect` spans; with `ignoreConnectSpans` it passes the
+ * callback through unbound (dd-trace-js had the same bug: DataDog/dd-trace-js#3733). instrumentation-pg 0.77 has
+ * no option that binds it without creating the connect spans, hence this wrapper.
+ */
+import { type Context, context } from '@opentelemetry/api';
+import {
+  InstrumentationBase,
+  type InstrumentationConfig,
+  InstrumentationNodeModuleDefinition,
+} from '@opentelemetry/instrumentation';
+import pkg from '../package.json' with { type: 'json' };
+import {
+  endWaitSpan,
+  endWhenSettled,
+  guarded,
+  poolName,
+  quietly,
+  stack,
+  startWaitSpan,
+  unstack,
+} from './pool-wait.ts';
+
+/** What the wrapper reads of a pg-pool `Pool` (the public getters and the options instrumentation-pg names it by). */
+interface PgPool {
+  readonly idleCount?: number;
+  readonly options?: { readonly host?: unknown; readonly port?: unknown; readonly database?: unknown };
+}
+type Connect = (this: PgPool, ...args: unknown[]) => unknown;
+type Callback = (this: unknown, ...args: unknown[]) => unknown;
+interface PoolModule {
+  readonly prototype: { connect: Connect };
+}
+
+/** Same range as instrumentation-pg's `pg-pool` definition. */
+const SUPPORTED = ['>=2.0.0 <4'];
+
+function moduleExports(module: unknown): PoolModule | undefined {
+  // Under import-in-the-middle the hook receives the module namespace; the class is its default export.
+  const exports =
+    (module as { [Symbol.toStringTag]?: unknown })?.[Symbol.toStringTag] === 'Module'
+      ? (module as { default?: unknown }).default
+      : module;
+  return typeof (exports as PoolModule | undefined)?.prototype?.connect === 'function'
+    ? (exports as PoolModule)
+    : undefined;
+}
+
+export class PgPoolInstrumentation extends InstrumentationBase {
+  constructor(config: InstrumentationConfig = {}) {
+    super(`${pkg.name}/pg-pool`, pkg.version, config);
+  }
+
+  protected override init() {
+    return new InstrumentationNodeModuleDefinition(
+      'pg-pool',
+      SUPPORTED,
+      (module: unknown) => {
+        const exports = moduleExports(module);
+        if (
+          exports === undefined ||
+          !stack(exports.prototype, 'connect', (original) => this.#wrap(original as Connect))
+        ) {
+          this._diag.warn('pg-pool has no Pool.prototype.connect; pool context and wait spans are off');
+        }
+        return module;
+      },
+      (module: unknown) => {
+        const exports = moduleExports(module);
+        if (exports !== undefined) unstack(exports.prototype, 'connect');
+        return module;
+      },
+    );
+  }
+
+  #wrap(original: Connect): Connect {
+    const instrumentation = this;
+    return function connect(this: PgPool, ...args: unknown[]): unknown {
+      if (!instrumentation.isEnabled()) return original.apply(this, args);
+      const caller = context.active();
+      const prepared = guarded(
+        'pg-pool connect instrumentation',
+        () => instrumentation.#prepare(this, caller, args[0]),
+        () => undefined,
+      );
+      if (prepared === undefined) return original.apply(this, args);
+      const { span, callback } = prepared;
+      let result: unknown;
+      try {
+        result = original.apply(this, callback === undefined ? args : [callback, ...args.slice(1)]);
+      } catch (error) {
+        if (span !== undefined) {
+          quietly('ending the wait span', () => endWaitSpan(span, error ?? new Error('connect threw')));
+        }
+        throw error;
+      }
+      if (span !== undefined && callback === undefined) {
+        quietly('ending the wait span', () => endWhenSettled(span, result));
+      }
+      return result;
+    };
+  }
+
+  /** The wait span (only when no idle client can be handed out) and the callback, bound to the caller. */
+  #prepare(pool: PgPool, caller: Context, callback: unknown) {
+    const span =
+      pool.idleCount === 0
+        ? startWaitSpan(
+            this.tracer,
+            poolName(pool.options?.host, pool.options?.port, pool.options?.database),
+            caller,
+          )
+        : undefined;
+    if (typeof callback !== 'function') return { span, callback: undefined };
+    const bound = context.bind(caller, callback as Callback);
+    if (span === undefined) return { span, callback: bound };
+    const ending: Callback = function (this: unknown, ...results: unknown[]) {
+      quietly('ending the wait span', () => endWaitSpan(span, results[0]));
+      return bound.apply(this, results);
+    };
+    return { span, callback: ending };
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * What the pg-pool and knex pool instrumentations share: the `db.client.connection.wait` span, the pool name
+ * and a wrapper that stacks on top of other instrumentations' wrappers instead of replacing them.
+ */
+import { type Context, diag, type Span, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { ATTR, SPAN_NAMES } from './semconv.ts';
+
+/** `db.system.name` of every pool these instrumentations know. */
+export const POSTGRESQL = 'postgresql';
+
+/**
+ * `host:port/database`, each unknown part written the way instrumentation-pg's `getPoolName` writes it, so a
+ * pool's spans and metrics carry one name whichever package emitted them.
+ */
+export function poolName(host: unknown, port: unknown, database: unknown): string {
+  const part = (value: unknown, unknown: string) => (value ? String(value) : unknown);
+  return `${part(host, 'unknown_host')}:${part(port, 'unknown_port')}/${part(database, 'unknown_database')}`.trim();
+}
+
+/** Starts the wait span as a child of `parent` (the caller's context, not whatever is active later). */
+export function startWaitSpan(tracer: Tracer, pool: string, parent: Context): Span {
+  return tracer.startSpan(
+    SPAN_NAMES.connectionWait,
+    {
+      kind: SpanKind.INTERNAL,
+      attributes: { [ATTR.dbSystemName]: POSTGRESQL, [ATTR.dbClientConnectionPoolName]: pool },
+    },
+    parent,
+  );
+}
+
+/** Ends the wait span; a truthy `error` means the pool could not hand out a connection. */
+export function endWaitSpan(span: Span, error: unknown): void {
+  if (error) {
+    const name = error instanceof Error ? error.name : typeof error;
+    span.setAttribute(ATTR.errorType, name === '' ? '_OTHER' : name);
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: error instanceof Error ? error.message : String(error),
+    });
+  }
+  span.end();
+}
+
+/** Ends `span` when `result` settles, if it is a promise; the app's own promise is returned untouched. */
+export function endWhenSettled(span: Span, result: unknown): void {
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') {
+    endWaitSpan(span, undefined);
+    return;
+  }
+  // A side branch with both handlers: it never adds an unhandled rejection, and the app keeps its own promise
+  // (identity, rejection and timing unchanged). It was attached first, so it runs before the app's reactions.
+  (result as PromiseLike<unknown>).then(
+    () => endWaitSpan(span, undefined),
+    (error: unknown) => endWaitSpan(span, error ?? new Error('acquire failed')),
+  );
+}
+
+/** Runs `body`, logging instead of throwing if it fails: for telemetry-only work such as ending a span. */
+export function quietly(what: string, body: () => void): void {
+  guarded(what, body, () => {});
+}
+
+/** Runs `body`; if it throws, logs a warning and returns `fallback()` — telemetry never throws into the app. */
+export function guarded<T>(what: string, body: () => T, fallback: () => T): T {
+  try {
+    return body();
+  } catch (error) {
+    diag.warn(`@hotpath/instrumentation: ${what} failed (telemetry only; the app is unaffected)`, error);
+    return fallback();
+  }
+}
+
+const STACKED = Symbol.for('@hotpath/instrumentation.stacked');
+type Stacked = ((...args: never[]) => unknown) & { [STACKED]?: (...args: never[]) => unknown };
+
+/** Whether our wrapper is anywhere in the chain: a module seen by both loaders must not get two. */
+function alreadyStacked(fn: Stacked): boolean {
+  let link: unknown = fn;
+  for (let depth = 0; depth < 10 && typeof link === 'function'; depth++) {
+    const wrapped = link as Stacked & { __original?: unknown };
+    if (wrapped[STACKED] !== undefined) return true;
+    link = wrapped.__original;
+  }
+  return false;
+}
+
+/**
+ * Replaces `target[name]` with `wrapper(current)`, on top of whatever is there. Unlike shimmer's `wrap` (and
+ * InstrumentationBase's `_wrap`), it neither unwraps an existing wrapper first nor marks itself with shimmer's
+ * `__wrapped`. instrumentation-pg unwraps any marked `connect` before wrapping its own, so a marked wrapper of
+ * ours would vanish whenever pg patches after us, and the instrumentations list does not decide that order:
+ * each copy of `@opentelemetry/instrumentation` installs its own require hook, and the first one created runs
+ * first. Here ours shares its copy with HttpInstrumentation, created before PgInstrumentation's, so under
+ * `require` (also for ESM apps: pg's CommonJS entry requires pg-pool) we patch first and pg wraps us; under
+ * import-in-the-middle (an ESM import of pg-pool itself) the list order holds and we wrap pg. Unmarked, the two
+ * stack either way. Idempotent, also when both loaders see the module.
+ */
+export function stack<T extends object>(
+  target: T,
+  name: keyof T & string,
+  wrapper: (original: (...args: never[]) => unknown) => (...args: never[]) => unknown,
+): boolean {
+  const current = target[name] as Stacked | undefined;
+  if (typeof current !== 'function') return false;
+  if (alreadyStacked(current)) return true;
+  const wrapped = wrapper(current) as Stacked;
+  Object.defineProperty(wrapped, STACKED, { value: current });
+  Object.defineProperty(target, name, {
+    configurable: true,
+    writable: true,
+    enumerable: Object.prototype.propertyIsEnumerable.call(target, name),
+    value: wrapped,
+  });
+  return true;
+}
+
+/**
+ * Undoes `stack` when our wrapper is still the outermost one. When another wrapper sits on top of it, ours
+ * stays in the chain; the wrappers check `isEnabled()` and pass straight through once disabled.
+ */
+export function unstack<T extends object>(target: T, name: keyof T & string): void {
+  const current = target[name] as Stacked | undefined;
+  const original = current?.[STACKED];
+  if (original === undefined) return;
+  Object.defineProperty(target, name, {
+    configurable: true,
+    writable: true,
+    enumerable: Object.prototype.propertyIsEnumerable.call(target, name),
+    value: original,
+  });
+}
