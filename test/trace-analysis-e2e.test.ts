@@ -130,7 +130,9 @@ describe('trace analysis end to end (embedded trace source)', () => {
     expect(nPlusOne).toHaveLength(1);
     const [f] = nPlusOne as [ApiFinding];
     expect(f.layer).toBe('database');
-    expect(f.subject.startsWith('GET /api/categories/:category/products')).toBe(true);
+    // One finding per statement: the subject is its fingerprint, the routes it repeats in are listed.
+    expect(f.subject).toBe(await fingerprint(LOOP_STATEMENT));
+    expect(String(f.evidence.values.routes).split('\n')).toContain('GET /api/categories/:category/products');
     expect(f.evidence.values.fingerprint).toBe(await fingerprint(LOOP_STATEMENT));
     expect(f.evidence.values.count_per_request_median).toBe(productsInCategory);
     expect(f.evidence.traceIds?.length ?? 0).toBeGreaterThan(0);

@@ -198,6 +198,14 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'n-plu
           unsystematic_routes: unsystematic,
         },
         evidence: {
+          // The worst site's numbers, flat, for people and dashboards reading the stored finding.
+          values: {
+            count_per_request_median: worst.count_per_request_median,
+            total_ms_mean: worst.total_ms_mean,
+            avoidable_ms_mean: worst.avoidable_ms_mean,
+            traces_affected: worst.traces_affected,
+            traces_of_route: worst.traces_of_route,
+          },
           window: snapshot.window,
           queries: traceql === undefined ? [] : [{ language: 'traceql', text: traceql }],
           traceIds: worst.traceIds,
