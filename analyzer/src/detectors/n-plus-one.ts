@@ -10,8 +10,11 @@ import type { Draft, RepeatSite } from '../facts.ts';
 import { draft, findingId, formatPercent, formatSeconds, severityFor, shortSql } from '../findings.ts';
 import type { DetectorLimits } from '../limits.ts';
 import {
+  dbQueryText,
   dbSystem,
   enclosingServerSpan,
+  httpMethod,
+  httpRoute,
   isDbSpan,
   routeSubject,
   type Span,
@@ -84,8 +87,8 @@ function findRepeats(
     }
     group.system ??= dbSystem(sample);
     for (const s of spans) {
-      const text = s.attributes['db.query.text'] ?? s.attributes['db.statement'];
-      if (typeof text === 'string') group.texts.add(text);
+      const text = dbQueryText(s);
+      if (text !== undefined) group.texts.add(text);
     }
     let site = group.byRoute.get(route);
     if (site === undefined) {
@@ -152,13 +155,13 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'n-plu
     const statement = [...g.texts].sort()[0] ?? '';
     const impact = sites.reduce((s, x) => s + x.impact, 0);
     const server = g.byRoute.get(worst.route)?.server;
-    const method = server?.attributes['http.request.method'] ?? server?.attributes['http.method'];
-    const httpRoute = server?.attributes['http.route'];
+    const method = server === undefined ? undefined : httpMethod(server);
+    const template = server === undefined ? undefined : httpRoute(server);
     const traceql =
-      typeof httpRoute !== 'string'
+      template === undefined
         ? undefined
         : routeDescendantsTraceQl(
-            { service: g.service, route: httpRoute, ...(typeof method === 'string' ? { method } : {}) },
+            { service: g.service, route: template, ...(method === undefined ? {} : { method }) },
             g.texts.size === 1 ? statementMatcher(statement) : DB_SPAN_MATCHER,
             `count() >= ${limits.nPlusOne.minRepeats}`,
           );

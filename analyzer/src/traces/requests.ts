@@ -28,8 +28,16 @@ export interface IndexedTrace {
   readonly tree: SpanTree;
 }
 
+/** Span trees per traces array: every detector and the breakdown of one cycle share the same ones. */
+const INDEXED = new WeakMap<readonly Trace[], IndexedTrace[]>();
+
 export function indexTraces(traces: readonly Trace[]): IndexedTrace[] {
-  return traces.map((trace) => ({ trace, tree: buildSpanTree(trace.spans) }));
+  let indexed = INDEXED.get(traces);
+  if (indexed === undefined) {
+    indexed = traces.map((trace) => ({ trace, tree: buildSpanTree(trace.spans) }));
+    INDEXED.set(traces, indexed);
+  }
+  return indexed;
 }
 
 /** Every server span of the snapshot, grouped by `routeRateKey(service, subject)`. */
