@@ -97,6 +97,7 @@ const RUNTIME = '@opentelemetry/instrumentation-runtime-node';
 const HOST = '@opentelemetry/instrumentation-host-metrics';
 const BROWSER = '@hotpath/instrumentation (browser RUM)';
 const ANALYZER = '@hotpath/analyzer';
+const HOTPATH_RUNTIME = '@hotpath/instrumentation (runtime limits)';
 /** instrumentation-pg reports pg.Pool; knex keeps its connections in a tarn pool that Hotpath reports itself. */
 const POOL = '@opentelemetry/instrumentation-pg (pg.Pool), @hotpath/instrumentation (knex)';
 
@@ -214,6 +215,19 @@ export const METRICS = {
     description: 'V8 heap space size, per heap space.',
     attributes: [ATTR.v8jsHeapSpaceName],
     source: RUNTIME,
+  },
+  /**
+   * Not semconv: semconv's `v8js.memory.heap.limit` is each space's current size (`space_size`), which grows
+   * with the heap. The ceiling at which V8 aborts with "JavaScript heap out of memory" is `heap_size_limit` of
+   * `v8.getHeapStatistics()` (set by --max-old-space-size or derived from the memory the process may use).
+   */
+  hotpathV8jsHeapSizeLimit: {
+    name: 'hotpath.v8js.heap.size_limit',
+    instrument: 'gauge',
+    unit: 'By',
+    description: 'The V8 heap size at which the process aborts with "JavaScript heap out of memory".',
+    attributes: [],
+    source: HOTPATH_RUNTIME,
   },
   v8jsGcDuration: {
     name: 'v8js.gc.duration',

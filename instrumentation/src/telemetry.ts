@@ -24,6 +24,7 @@ import { type MetricsExporterName, resolveConfig, type TelemetryConfig } from '.
 import { RateLimitedDiagLogger } from './diag-logger.ts';
 import { KnexPoolInstrumentation } from './knex-pool-instrumentation.ts';
 import { PgPoolInstrumentation } from './pg-pool-instrumentation.ts';
+import { RuntimeLimitsInstrumentation } from './runtime-limits-instrumentation.ts';
 import { ALL_METRICS, ATTR } from './semconv.ts';
 import type { TelemetryHandle, TelemetryOptions } from './types.ts';
 
@@ -119,6 +120,8 @@ function instrumentations(config: TelemetryConfig) {
     new KnexPoolInstrumentation(),
     new UndiciInstrumentation(),
     new RuntimeNodeInstrumentation(),
+    // The heap's ceiling, which runtime-node does not report: a leak's time to exhaustion needs it.
+    new RuntimeLimitsInstrumentation(),
     new HostMetricsInstrumentation({ metricGroups: ['process.cpu', 'process.memory'] }),
   ];
 }

@@ -77,7 +77,11 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memor
         },
         evidence: {
           window: snapshot.window,
-          queries: evidenceQueries(snapshot, ['runtime.heapGrowth', 'runtime.heapUsed']),
+          queries: evidenceQueries(snapshot, [
+            'runtime.heapGrowth',
+            'runtime.heapUsed',
+            ...(heapLimit !== null ? (['runtime.heapLimit'] as const) : []),
+          ]),
         },
       }),
     );

@@ -72,6 +72,10 @@ export function snapshotQueries(window: string, windowSeconds: number): Record<s
       `max by (${INSTANCE}) (avg_over_time(${prometheusName(METRICS.nodejsEventloopUtilization)}[${w}]))`,
     ),
     'runtime.heapUsed': promql(heap),
+    // Where the heap ends (@hotpath/instrumentation's gauge), for a leak's time to exhaustion.
+    'runtime.heapLimit': promql(
+      `max by (${INSTANCE}) (last_over_time(${prometheusName(METRICS.hotpathV8jsHeapSizeLimit)}[${w}]))`,
+    ),
     // Read as a range (one point per step over the window) and fitted in `heap-trend.ts`: a line or a curve
     // that levels off. The slope over the window alone cannot tell a leak from a warm-up.
     'runtime.heapGrowth': promql(heapEnvelope),
@@ -181,6 +185,7 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
     processAge: keyed(get('runtime.processAge'), instanceLabels),
     eventLoopUtilization: keyed(get('runtime.eventLoopUtilization'), instanceLabels),
     heapUsed: keyed(get('runtime.heapUsed'), instanceLabels),
+    heapLimit: keyed(get('runtime.heapLimit'), instanceLabels),
     heapGrowth,
     cpu: keyed(get('runtime.cpu'), instanceLabels),
     gc: keyed(get('runtime.gc'), instanceLabels),
@@ -195,7 +200,7 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
       eventLoopP99MaxSeconds: signals.eventLoopP99Max.get(key) ?? null,
       eventLoopUtilization: signals.eventLoopUtilization.get(key) ?? null,
       heapUsedBytes: signals.heapUsed.get(key) ?? null,
-      heapLimitBytes: null,
+      heapLimitBytes: signals.heapLimit.get(key) ?? null,
       heapGrowthBytesPerHour: signals.heapGrowth.get(key) ?? null,
       processAgeSeconds: signals.processAge.get(key) ?? null,
       cpuCores: signals.cpu.get(key) ?? null,
