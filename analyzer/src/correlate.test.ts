@@ -162,6 +162,94 @@ describe('correlate', () => {
     expect(slow?.summary).toContain('100 % its own code');
   });
 
+  it('counts as holders of a pool only the routes whose spans ran on it, when the app has two on one database', async () => {
+    const PG = { 'db.client.connection.pool.name': 'shop-pg' };
+    const KNEX = { 'db.client.connection.pool.name': 'shop-pg (knex)' };
+    // The report holds the pg.Pool; the author page holds the knex pool longer and more often.
+    const report = (n: number) =>
+      retrace(
+        trace(
+          server({ id: 1, route: '/reports', startMs: n * 1000, durationMs: 400 }),
+          query({
+            id: 2,
+            parent: 1,
+            startMs: n * 1000 + 1,
+            durationMs: 390,
+            sql: 'SELECT 1',
+            attributes: PG,
+          }),
+        ),
+        600 + n,
+      );
+    const author = (n: number) =>
+      retrace(
+        trace(
+          server({ id: 1, route: '/authors/:id', startMs: n * 1000 + 5, durationMs: 700 }),
+          query({
+            id: 2,
+            parent: 1,
+            startMs: n * 1000 + 6,
+            durationMs: 2,
+            sql: 'SELECT 2',
+            attributes: KNEX,
+          }),
+          query({
+            id: 3,
+            parent: 1,
+            startMs: n * 1000 + 690,
+            durationMs: 2,
+            sql: 'SELECT 3',
+            attributes: KNEX,
+          }),
+        ),
+        700 + n,
+      );
+    const order = (n: number) =>
+      retrace(
+        trace(
+          server({ id: 1, route: '/orders/:id', startMs: n * 1000 + 10, durationMs: 300 }),
+          span({
+            id: 2,
+            parent: 1,
+            name: 'db.client.connection.wait',
+            startMs: n * 1000 + 11,
+            durationMs: 290,
+            attributes: PG,
+          }),
+          query({
+            id: 3,
+            parent: 1,
+            startMs: n * 1000 + 301,
+            durationMs: 1,
+            sql: 'SELECT 4',
+            attributes: PG,
+          }),
+        ),
+        800 + n,
+      );
+    const s = await withTraces(
+      snapshot({
+        pools: [pool({ pool: 'shop-pg', pendingAvg: 1.4, pendingMax: 6, usedMax: 10 })],
+        routes: [
+          route({ route: '/reports', requestRate: 1, p95Seconds: 0.41 }),
+          route({ route: '/authors/:id', requestRate: 5, p95Seconds: 0.71 }),
+          route({ route: '/orders/:id', requestRate: 5, p95Seconds: 0.31 }),
+        ],
+      }),
+      [0, 1, 2].flatMap((n) => [report(n), author(n), order(n)]),
+    );
+
+    const poolFinding = analyze(s).find((f) => f.kind === 'pool-saturation');
+
+    expect(
+      poolFinding?.kind === 'pool-saturation' ? poolFinding.facts.holders.map((h) => h.route) : [],
+    ).toEqual(['GET /reports', 'GET /orders/:id']);
+    expect(poolFinding?.evidence.values.top_holder).toBe('GET /reports');
+    expect(
+      poolFinding?.kind === 'pool-saturation' ? poolFinding.facts.waiters.map((w) => w.route) : [],
+    ).toEqual(['GET /orders/:id']);
+  });
+
   it('keeps a slow route nothing explains, with what its traces show', async () => {
     const s = await withTraces(snapshot({ routes: [route({ route: '/api/orders/:id', p95Seconds: 0.5 })] }), [
       trace(

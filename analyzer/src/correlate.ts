@@ -195,6 +195,16 @@ export function correlate(drafts: readonly Draft[], snapshot: Snapshot): Draft[]
     });
 }
 
+/** A route's use of pool `name`: its spans that name the pool, plus those that name none. */
+function onPool(b: RouteBreakdown, name: string): { held_ms_mean: number; wait_ms_mean: number } {
+  const named = b.pools[name];
+  const unnamed = b.pools[''];
+  return {
+    held_ms_mean: Math.max(named?.held_ms_mean ?? 0, unnamed?.held_ms_mean ?? 0),
+    wait_ms_mean: (named?.wait_ms_mean ?? 0) + (unnamed?.wait_ms_mean ?? 0),
+  };
+}
+
 /**
  * The pool finding with who held its connections (routes by connection time per second: request rate × the
  * time from a request's first query to its last) and who waited (routes by time in connection-wait spans).
@@ -210,19 +220,22 @@ function withPoolRoles(
   for (const [key, b] of breakdowns) {
     if (!key.startsWith(`${pool.service}\0`)) continue;
     const rate = requestRate(snapshot, key, b.traces);
-    if (b.db_held_ms_mean > 0) {
+    // Only this pool's connections: a route on another pool of the same database holds none of them. Spans
+    // that name no pool (other instrumentations) may be on any pool, so they count for each.
+    const on = onPool(b, pool.subject);
+    if (on.held_ms_mean > 0) {
       holders.push({
         route: b.route,
-        connection_s_per_s: (rate * b.db_held_ms_mean) / 1000,
-        db_ms_mean: b.db_held_ms_mean,
+        connection_s_per_s: (rate * on.held_ms_mean) / 1000,
+        db_ms_mean: on.held_ms_mean,
         share: 0,
       });
     }
-    if (b.pool_wait_ms_mean > 0) {
+    if (on.wait_ms_mean > 0) {
       waiters.push({
         route: b.route,
-        pool_wait_ms_mean: b.pool_wait_ms_mean,
-        pool_wait_share: b.pool_wait_share,
+        pool_wait_ms_mean: on.wait_ms_mean,
+        pool_wait_share: b.mean_ms > 0 ? round(on.wait_ms_mean / b.mean_ms, 3) : 0,
       });
     }
   }

@@ -22,6 +22,11 @@ export interface RouteBreakdown {
   readonly own_ms_mean: number;
   /** From the first query's start to the last one's end: how long a checked-out connection is held. */
   readonly db_held_ms_mean: number;
+  /**
+   * Per connection pool the spans name (`db.client.connection.pool.name`; '' for spans that name none): the
+   * connection held and the time waited for one, per request. Two pools on one database stay apart.
+   */
+  readonly pools: Readonly<Record<string, { readonly held_ms_mean: number; readonly wait_ms_mean: number }>>;
   /** The statement holding most of the route's time, when there is one. */
   readonly top_statement?: { readonly text: string; readonly fingerprint: string; readonly share: number };
   /** The outbound host holding most of the route's time, when there is one. */
@@ -208,14 +213,16 @@ export type Draft<K extends FindingKind = FindingKind> = {
 }[K];
 
 /**
- * The scalar facts, as evidence values: numbers and strings as they are, lists of strings one per line, and the
- * route of an attached breakdown as its shares, so the stored finding shows what the recommendation rests on.
+ * The scalar facts, as evidence values: numbers and strings as they are, booleans as `true`/`false`, lists of
+ * strings one per line, and the route of an attached breakdown as its shares, so the stored finding shows what
+ * the recommendation rests on.
  */
 export function factValues(facts: object): Record<string, Scalar> {
   const out: Record<string, Scalar> = {};
   for (const [key, value] of Object.entries(facts)) {
     if (typeof value === 'number' && Number.isFinite(value)) out[key] = value;
     else if (typeof value === 'string') out[key] = value;
+    else if (typeof value === 'boolean') out[key] = String(value);
     else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
       if (value.length > 0) out[key] = value.join('\n');
     } else if (Array.isArray(value) && value.length > 0 && typeof value[0] === 'object') {
@@ -224,6 +231,7 @@ export function factValues(facts: object): Record<string, Scalar> {
       for (const [inner, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v === 'number' && Number.isFinite(v)) out[`${key}.${inner}`] = v;
         else if (typeof v === 'string') out[`${key}.${inner}`] = v;
+        else if (typeof v === 'boolean') out[`${key}.${inner}`] = String(v);
       }
     }
   }

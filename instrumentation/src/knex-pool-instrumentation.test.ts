@@ -110,7 +110,7 @@ describe('knexPoolName', () => {
     ['not a url', 'unknown_host:unknown_port/unknown_database'],
     [undefined, 'unknown_host:unknown_port/unknown_database'],
   ])('names %o %s', (settings, name) => {
-    expect(knexPoolName(settings)).toBe(name);
+    expect(knexPoolName(settings)).toBe(`${name} (knex)`);
   });
 });
 
@@ -128,7 +128,7 @@ describe('KnexPoolInstrumentation', () => {
     expect(span?.name).toBe('db.client.connection.wait');
     expect(span?.attributes).toEqual({
       'db.system.name': 'postgresql',
-      'db.client.connection.pool.name': 'db:unknown_port/a',
+      'db.client.connection.pool.name': 'db:unknown_port/a (knex)',
     });
   });
 
@@ -154,18 +154,18 @@ describe('KnexPoolInstrumentation', () => {
       new StandInClient('postgres://metrics:2/two', new StandInTarn(0, 4, 0, 4)),
     ];
     expect(await points('db.client.connection.count')).toMatchObject({
-      'metrics:1/one/idle': 3,
-      'metrics:1/one/used': 1,
-      'metrics:2/two/idle': 0,
-      'metrics:2/two/used': 4,
+      'metrics:1/one (knex)/idle': 3,
+      'metrics:1/one (knex)/used': 1,
+      'metrics:2/two (knex)/idle': 0,
+      'metrics:2/two (knex)/used': 4,
     });
     expect(await points('db.client.connection.pending_requests')).toMatchObject({
-      'metrics:1/one': 3,
-      'metrics:2/two': 0,
+      'metrics:1/one (knex)': 3,
+      'metrics:2/two (knex)': 0,
     });
     expect(await points('db.client.connection.max')).toMatchObject({
-      'metrics:1/one': 7,
-      'metrics:2/two': 4,
+      'metrics:1/one (knex)': 7,
+      'metrics:2/two (knex)': 4,
     });
     expect(keep).toHaveLength(3);
   });

@@ -23,6 +23,7 @@ import {
   quietly,
   stack,
   startWaitSpan,
+  tagWhenResolved,
   unstack,
 } from './pool-wait.ts';
 import { ATTR, METRICS } from './semconv.ts';
@@ -88,21 +89,25 @@ function fromUrl(connectionString: string): { host?: string; port?: string; data
 }
 
 /**
- * `host:port/database` from knex's connection settings. Unlike pg-pool (whose options instrumentation-pg reads
- * as given), a connection string is parsed: knex apps usually pass one, and a pool named
+ * `host:port/database (knex)` from knex's connection settings. Unlike pg-pool (whose options instrumentation-pg
+ * reads as given), a connection string is parsed: knex apps usually pass one, and a pool named
  * `unknown_host:unknown_port/unknown_database` tells nobody anything. As in pg, the string wins over fields.
+ * Semconv asks for a pool name unique within the app: a knex pool often sits beside a pg.Pool on the same
+ * database (named `host:port/database` by instrumentation-pg), and the two must not merge into one series.
  */
 export function knexPoolName(settings: unknown): string {
+  const name = (host: unknown, port: unknown, database: unknown) =>
+    `${poolName(host, port, database)} (knex)`;
   if (typeof settings === 'string') {
     const url = fromUrl(settings);
-    return poolName(url.host, url.port, url.database);
+    return name(url.host, url.port, url.database);
   }
   const fields = (typeof settings === 'object' && settings !== null ? settings : {}) as Record<
     string,
     unknown
   >;
   const url = typeof fields.connectionString === 'string' ? fromUrl(fields.connectionString) : {};
-  return poolName(url.host || fields.host, url.port || fields.port, url.database || fields.database);
+  return name(url.host || fields.host, url.port || fields.port, url.database || fields.database);
 }
 
 /** Every knex pg client seen, weakly: a pool is reported while its client lives and has a tarn pool. */
@@ -209,15 +214,21 @@ export class KnexPoolInstrumentation extends InstrumentationBase {
         () => instrumentation.#waitSpan(this, caller),
         () => undefined,
       );
-      if (span === undefined) return original.apply(this, args);
       let result: unknown;
       try {
         result = original.apply(this, args);
       } catch (error) {
-        quietly('ending the wait span', () => endWaitSpan(span, error ?? new Error('acquire threw')));
+        if (span !== undefined) {
+          quietly('ending the wait span', () => endWaitSpan(span, error ?? new Error('acquire threw')));
+        }
         throw error;
       }
-      quietly('ending the wait span', () => endWhenSettled(span, result));
+      if (span !== undefined) quietly('ending the wait span', () => endWhenSettled(span, result));
+      if (isPg(this)) {
+        quietly('tagging the pooled connection', () =>
+          tagWhenResolved(result, knexPoolName(this.connectionSettings)),
+        );
+      }
       return result;
     };
   }

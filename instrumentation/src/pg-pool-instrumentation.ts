@@ -24,6 +24,8 @@ import {
   quietly,
   stack,
   startWaitSpan,
+  tagClient,
+  tagWhenResolved,
   unstack,
 } from './pool-wait.ts';
 
@@ -90,7 +92,7 @@ export class PgPoolInstrumentation extends InstrumentationBase {
         () => undefined,
       );
       if (prepared === undefined) return original.apply(this, args);
-      const { span, callback } = prepared;
+      const { span, callback, name } = prepared;
       let result: unknown;
       try {
         result = original.apply(this, callback === undefined ? args : [callback, ...args.slice(1)]);
@@ -100,30 +102,28 @@ export class PgPoolInstrumentation extends InstrumentationBase {
         }
         throw error;
       }
-      if (span !== undefined && callback === undefined) {
-        quietly('ending the wait span', () => endWhenSettled(span, result));
+      if (callback === undefined) {
+        if (span !== undefined) quietly('ending the wait span', () => endWhenSettled(span, result));
+        quietly('tagging the pooled client', () => tagWhenResolved(result, name));
       }
       return result;
     };
   }
 
-  /** The wait span (only when no idle client can be handed out) and the callback, bound to the caller. */
+  /**
+   * The wait span (only when no idle client can be handed out) and the callback, bound to the caller; the client
+   * it receives is tagged with the pool's name.
+   */
   #prepare(pool: PgPool, caller: Context, callback: unknown) {
-    const span =
-      pool.idleCount === 0
-        ? startWaitSpan(
-            this.tracer,
-            poolName(pool.options?.host, pool.options?.port, pool.options?.database),
-            caller,
-          )
-        : undefined;
-    if (typeof callback !== 'function') return { span, callback: undefined };
+    const name = poolName(pool.options?.host, pool.options?.port, pool.options?.database);
+    const span = pool.idleCount === 0 ? startWaitSpan(this.tracer, name, caller) : undefined;
+    if (typeof callback !== 'function') return { span, callback: undefined, name };
     const bound = context.bind(caller, callback as Callback);
-    if (span === undefined) return { span, callback: bound };
-    const ending: Callback = function (this: unknown, ...results: unknown[]) {
-      quietly('ending the wait span', () => endWaitSpan(span, results[0]));
+    const handing: Callback = function (this: unknown, ...results: unknown[]) {
+      if (!results[0]) quietly('tagging the pooled client', () => tagClient(results[1], name));
+      if (span !== undefined) quietly('ending the wait span', () => endWaitSpan(span, results[0]));
       return bound.apply(this, results);
     };
-    return { span, callback: ending };
+    return { span, callback: handing, name };
   }
 }

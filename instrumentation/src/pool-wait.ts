@@ -17,6 +17,58 @@ export function poolName(host: unknown, port: unknown, database: unknown): strin
   return `${part(host, 'unknown_host')}:${part(port, 'unknown_port')}/${part(database, 'unknown_database')}`.trim();
 }
 
+/** The pool whose client is starting a query right now (synchronously, inside `client.query`), if known. */
+let queryingPool: string | undefined;
+const tagged = new WeakSet<object>();
+
+/**
+ * Marks `client` (a pg `Client` a pool just handed out) as `pool`'s, so the spans of its queries can name the
+ * pool: an app may have two pools on one database (knex beside a raw pg.Pool), and which one a route holds is
+ * what a saturated pool's finding must say. instrumentation-pg's `requestHook` does not receive the client, so an
+ * own `query` property on the client (always outermost, whichever order the prototype's wrappers were stacked
+ * in) records the pool while the query starts; `poolOfQuery` reads it from the hook. Idempotent per client.
+ */
+export function tagClient(client: unknown, pool: string): void {
+  if (typeof client !== 'object' || client === null || tagged.has(client)) return;
+  if (typeof (client as { query?: unknown }).query !== 'function') return;
+  tagged.add(client);
+  Object.defineProperty(client, 'query', {
+    configurable: true,
+    writable: true,
+    enumerable: false,
+    value: function query(this: object, ...args: unknown[]): unknown {
+      // Looked up at each call: the prototype's method may be re-wrapped or unwrapped later.
+      const method = Reflect.get(Object.getPrototypeOf(this) ?? {}, 'query', this) as (
+        ...a: unknown[]
+      ) => unknown;
+      const previous = queryingPool;
+      queryingPool = pool;
+      try {
+        return method.apply(this, args);
+      } finally {
+        queryingPool = previous;
+      }
+    },
+  });
+}
+
+/**
+ * Tags the client a pool's promise (pg-pool's `connect()`, knex's `acquireConnection`) resolves to. A side branch attached before the app's own
+ * reaction: it runs first, adds no unhandled rejection, and leaves the app's promise as it is.
+ */
+export function tagWhenResolved(result: unknown, name: string): void {
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') return;
+  (result as PromiseLike<unknown>).then(
+    (client) => quietly('tagging the pooled client', () => tagClient(client, name)),
+    () => {},
+  );
+}
+
+/** The pool of the query starting now (see `tagClient`); undefined outside a tagged client's `query`. */
+export function poolOfQuery(): string | undefined {
+  return queryingPool;
+}
+
 /** Starts the wait span as a child of `parent` (the caller's context, not whatever is active later). */
 export function startWaitSpan(tracer: Tracer, pool: string, parent: Context): Span {
   return tracer.startSpan(

@@ -24,6 +24,7 @@ import { type MetricsExporterName, resolveConfig, type TelemetryConfig } from '.
 import { RateLimitedDiagLogger } from './diag-logger.ts';
 import { KnexPoolInstrumentation } from './knex-pool-instrumentation.ts';
 import { PgPoolInstrumentation } from './pg-pool-instrumentation.ts';
+import { poolOfQuery } from './pool-wait.ts';
 import { RuntimeLimitsInstrumentation } from './runtime-limits-instrumentation.ts';
 import { ALL_METRICS, ATTR } from './semconv.ts';
 import type { TelemetryHandle, TelemetryOptions } from './types.ts';
@@ -110,6 +111,9 @@ function instrumentations(config: TelemetryConfig) {
       requestHook: (span, { query }) => {
         const operation = sqlOperationName(query.text);
         if (operation !== undefined) span.setAttribute(ATTR.dbOperationName, operation);
+        // Which pool handed out the client (pool-wait.ts `tagClient`): what a saturated pool's holders are.
+        const pool = poolOfQuery();
+        if (pool !== undefined) span.setAttribute(ATTR.dbClientConnectionPoolName, pool);
       },
     }),
     // With connect spans off, instrumentation-pg leaves pg-pool's connect callback unbound and queued queries

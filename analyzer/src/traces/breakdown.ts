@@ -16,6 +16,7 @@ import {
   isHttpClientSpan,
   isPoolWaitSpan,
   offsetMs,
+  poolNameOf,
   type Span,
   spanKey,
   unionLength,
@@ -32,6 +33,8 @@ interface Parts {
   readonly httpMs: number;
   readonly ownMs: number;
   readonly heldMs: number;
+  /** Per pool name ('' for spans that name none): connection held (first query to last) and waited for. */
+  readonly pools: ReadonlyMap<string, { readonly heldMs: number; readonly waitMs: number }>;
   readonly statementMs: ReadonlyMap<string, number>;
   readonly hostMs: ReadonlyMap<string, number>;
 }
@@ -78,10 +81,15 @@ function parts(
   const http: Interval[] = [];
   const byStatement = new Map<string, Interval[]>();
   const byHost = new Map<string, Interval[]>();
+  const waitByPool = new Map<string, Interval[]>();
+  const dbByPool = new Map<string, Interval[]>();
   for (const span of descendants(tree, server, (s) => s.kind === 'server')) {
-    if (isPoolWaitSpan(span)) wait.push(clip(span));
-    else if (isDbSpan(span)) {
+    if (isPoolWaitSpan(span)) {
+      wait.push(clip(span));
+      add(waitByPool, poolNameOf(span), clip(span));
+    } else if (isDbSpan(span)) {
       db.push(clip(span));
+      add(dbByPool, poolNameOf(span), clip(span));
       const fingerprint = fingerprints.get(spanKey(span));
       if (fingerprint !== undefined) {
         add(byStatement, fingerprint, clip(span));
@@ -100,7 +108,14 @@ function parts(
   const union = (m: Map<string, Interval[]>) => new Map([...m].map(([k, v]) => [k, unionLength(v)]));
   // A checked-out connection (BEGIN … COMMIT, or several queries on one client) is held from the first query
   // to the last, whatever runs between them: an upper bound for queries that each take the pool themselves.
-  const heldMs = db.length === 0 ? 0 : Math.max(...db.map((i) => i[1])) - Math.min(...db.map((i) => i[0]));
+  const held = (spans: readonly Interval[]) =>
+    spans.length === 0 ? 0 : Math.max(...spans.map((i) => i[1])) - Math.min(...spans.map((i) => i[0]));
+  const pools = new Map(
+    [...new Set([...dbByPool.keys(), ...waitByPool.keys()])].map((name) => [
+      name,
+      { heldMs: held(dbByPool.get(name) ?? []), waitMs: unionLength(waitByPool.get(name) ?? []) },
+    ]),
+  );
   return {
     traceId: trace.traceId,
     durationMs: duration,
@@ -108,7 +123,8 @@ function parts(
     dbMs: waitOrDb - waitMs,
     httpMs: covered - waitOrDb,
     ownMs: Math.max(0, duration - covered),
-    heldMs,
+    heldMs: held(db),
+    pools,
     statementMs: union(byStatement),
     hostMs: union(byHost),
   };
@@ -165,6 +181,15 @@ export function routeBreakdowns(snapshot: Snapshot): Map<string, RouteBreakdown>
       http_ms_mean: round(mean(all.map((p) => p.httpMs))),
       own_ms_mean: round(mean(all.map((p) => p.ownMs))),
       db_held_ms_mean: round(mean(all.map((p) => p.heldMs))),
+      pools: Object.fromEntries(
+        [...new Set(all.flatMap((p) => [...p.pools.keys()]))].map((name) => [
+          name,
+          {
+            held_ms_mean: round(mean(all.map((p) => p.pools.get(name)?.heldMs ?? 0))),
+            wait_ms_mean: round(mean(all.map((p) => p.pools.get(name)?.waitMs ?? 0))),
+          },
+        ]),
+      ),
       ...(statement === undefined
         ? {}
         : {

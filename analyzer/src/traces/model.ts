@@ -186,6 +186,14 @@ export function dbQueryText(span: Span): string | undefined {
   return stringOf(first(span.attributes, [ATTR.dbQueryText, LEGACY_ATTR.dbStatement]));
 }
 
+/**
+ * The connection pool a DB or connection-wait span names (`db.client.connection.pool.name`, set by
+ * @hotpath/instrumentation on both), or '' when the span does not say.
+ */
+export function poolNameOf(span: Span): string {
+  return stringOf(span.attributes[ATTR.dbClientConnectionPoolName]) ?? '';
+}
+
 /** `postgresql`, `mysql`, `redis`… (`db.system.name`, formerly `db.system`). */
 export function dbSystem(span: Span): string | undefined {
   return stringOf(first(span.attributes, [ATTR.dbSystemName, LEGACY_ATTR.dbSystem]));
