@@ -127,6 +127,7 @@ export interface FactsByKind {
     readonly heap_limit_bytes?: number;
     readonly hours_to_exhaustion_h?: number;
     readonly process_age_s?: number;
+    readonly major_gcs?: number;
   };
   readonly 'cpu-saturation': {
     readonly instance: string;

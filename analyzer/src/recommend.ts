@@ -13,7 +13,33 @@ import type { Finding, Recommendation, Snapshot } from './types.ts';
 /** The finding with its recommendations. */
 export function withRecommendations(draft: Draft, snapshot: Snapshot): Finding {
   const { facts: _facts, ...finding } = draft;
-  return { ...finding, recommendations: recommend(draft, snapshot) };
+  return {
+    ...finding,
+    recommendations: [...recommend(draft, snapshot), ...forAbsorbedPools(draft, snapshot)],
+  };
+}
+
+/**
+ * A cause that explains a saturated pool (a slow statement or an N+1 on the route that holds the connections)
+ * says so in its own advice too: the pool, how many waited, and who held it, from the absorbed finding's values.
+ */
+function forAbsorbedPools(d: Draft, snapshot: Snapshot): Recommendation[] {
+  if (d.kind === 'pool-saturation') return [];
+  return (d.evidence.symptoms ?? [])
+    .filter((x) => x.kind === 'pool-saturation')
+    .map((x) => {
+      const holder = typeof x.values.top_holder === 'string' ? x.values.top_holder : undefined;
+      const waiting = Number(x.values.pending_avg ?? 0);
+      return {
+        action:
+          `While it runs, ${holder ?? 'the route that runs it'} holds a connection of pool ${x.subject}, ` +
+          `which requests wait for (${formatNumber(waiting)} waiting on average, up to ${formatNumber(Number(x.values.pending_max ?? 0))}): ` +
+          'the fix above frees the pool too; until it lands, keep that work off the pool the other routes use',
+        expectedGain: `The ${formatNumber(waiting)} requests waiting on average (${waiting.toFixed(2)} s per second) stop waiting`,
+        confidence: 'medium',
+        verify: `Requests waiting for a connection of ${x.subject} stay at 0${using(snapshot, 'pools.pending')}`,
+      };
+    });
 }
 
 /** At least one recommendation for every kind; the first is the one to start with. */

@@ -126,6 +126,8 @@ export interface RuntimeStats {
   readonly heapGrowthBytesPerHour: number | null;
   /** Seconds since the process started. */
   readonly processAgeSeconds: number | null;
+  /** Major (mark-compact) garbage collections within the window. */
+  readonly majorGcs: number | null;
   /** CPU seconds per second (1 = one core). */
   readonly cpuCores: number | null;
   /** Seconds of GC pause per second. */

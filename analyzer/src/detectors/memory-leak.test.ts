@@ -25,6 +25,22 @@ describe('memory-leak detector', () => {
     expect(finding?.recommendations[0]?.artifact).toContain('--heapsnapshot-signal');
   });
 
+  it('does not judge growth over a window without major collections: it may be garbage not yet collected', () => {
+    const grow = { heapGrowthBytesPerHour: 4e9, heapUsedBytes: 120e6 };
+    const s = snapshot({
+      runtime: [
+        runtime({ instance: 'no-major-gc', ...grow, majorGcs: 0 }),
+        runtime({ instance: 'one-major-gc', ...grow, majorGcs: 1 }),
+        runtime({ instance: 'collected', ...grow, majorGcs: 2 }),
+      ],
+    });
+
+    const found = finished(detect(s, LIMITS), s);
+
+    expect(found.map((f) => f.subject)).toEqual(['collected']);
+    expect(found[0]?.evidence.values.major_gcs).toBe(2);
+  });
+
   it('is critical at twice the objective, or when the heap fills within the hour', () => {
     const s = snapshot({
       runtime: [

@@ -32,6 +32,14 @@ export const LEAK_IMPACT = 0.01;
  */
 export const MIN_GROWN_BYTES = 16 * 1024 * 1024;
 
+/**
+ * V8 reclaims the old generation only in major (mark-compact) collections; between two of them the heap's lower
+ * envelope climbs with every object promoted since, garbage or not. Growth is memory that survives collection
+ * only when the window saw collections to survive: at least this many. (A busy process with a large young
+ * generation can go minutes without one; then there is nothing yet to judge, and nothing is reported.)
+ */
+export const MIN_MAJOR_GCS = 2;
+
 export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memory-leak'>[] {
   const limit = limits.memoryLeak.bytesPerHour;
   const findings: Draft<'memory-leak'>[] = [];
@@ -40,6 +48,7 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memor
     if (!isNumber(growth) || growth <= limit) continue;
     const used = isNumber(rt.heapUsedBytes) ? rt.heapUsedBytes : null;
     if ((growth / 3600) * snapshot.windowSeconds < MIN_GROWN_BYTES) continue;
+    if (isNumber(rt.majorGcs) && rt.majorGcs < MIN_MAJOR_GCS) continue;
     const heapLimit = isNumber(rt.heapLimitBytes) && rt.heapLimitBytes > 0 ? rt.heapLimitBytes : null;
     const hours = used !== null && heapLimit !== null ? Math.max(heapLimit - used, 0) / growth : null;
 
@@ -74,12 +83,14 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memor
           ...(heapLimit !== null ? { heap_limit_bytes: heapLimit } : {}),
           ...(hours !== null ? { hours_to_exhaustion_h: hours } : {}),
           ...(age !== null ? { process_age_s: age } : {}),
+          ...(isNumber(rt.majorGcs) ? { major_gcs: Math.round(rt.majorGcs) } : {}),
         },
         evidence: {
           window: snapshot.window,
           queries: evidenceQueries(snapshot, [
             'runtime.heapGrowth',
             'runtime.heapUsed',
+            'runtime.majorGcs',
             ...(heapLimit !== null ? (['runtime.heapLimit'] as const) : []),
           ]),
         },

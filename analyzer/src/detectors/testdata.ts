@@ -53,6 +53,7 @@ export function runtime(overrides: Partial<RuntimeStats> = {}): RuntimeStats {
     heapGrowthBytesPerHour: 1e6,
     eventLoopP99MaxSeconds: 0.02,
     processAgeSeconds: 3600,
+    majorGcs: 12,
     cpuCores: 0.2,
     gcSecondsPerSecond: 0.005,
     ...overrides,

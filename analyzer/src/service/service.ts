@@ -14,13 +14,7 @@ import { PrometheusClient } from '../sources/prometheus.ts';
 import { parseWindow } from '../sources/snapshot.ts';
 import { openCounts } from '../store/findings.ts';
 import { migrate, schemaVersion } from '../store/migrate.ts';
-import {
-  type AnalysisRun,
-  claimScheduledRun,
-  failRunsOfPreviousStart,
-  listRuns,
-  queueRun,
-} from '../store/runs.ts';
+import { type AnalysisRun, claimScheduledRun, failRunsOfPreviousStart, queueRun } from '../store/runs.ts';
 import { EmbeddedTraceSource } from '../traces/embedded.ts';
 import { OTLP_TRACES_PATH, otlpTracesRouter } from '../traces/otlp-receiver.ts';
 import type { TraceSource } from '../traces/source.ts';

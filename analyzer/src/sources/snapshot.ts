@@ -72,6 +72,11 @@ export function snapshotQueries(window: string, windowSeconds: number): Record<s
       `max by (${INSTANCE}) (avg_over_time(${prometheusName(METRICS.nodejsEventloopUtilization)}[${w}]))`,
     ),
     'runtime.heapUsed': promql(heap),
+    // Major (mark-compact) collections in the window: only they reclaim the old generation, so without them the
+    // heap's lower envelope also climbs with garbage promoted since the last one.
+    'runtime.majorGcs': promql(
+      `sum by (${INSTANCE}) (increase(${prometheusSeries(METRICS.v8jsGcDuration, 'count')}{v8js_gc_type="major"}[${w}]))`,
+    ),
     // Where the heap ends (@hotpath/instrumentation's gauge), for a leak's time to exhaustion.
     'runtime.heapLimit': promql(
       `max by (${INSTANCE}) (last_over_time(${prometheusName(METRICS.hotpathV8jsHeapSizeLimit)}[${w}]))`,
@@ -186,6 +191,7 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
     eventLoopUtilization: keyed(get('runtime.eventLoopUtilization'), instanceLabels),
     heapUsed: keyed(get('runtime.heapUsed'), instanceLabels),
     heapLimit: keyed(get('runtime.heapLimit'), instanceLabels),
+    majorGcs: keyed(get('runtime.majorGcs'), instanceLabels),
     heapGrowth,
     cpu: keyed(get('runtime.cpu'), instanceLabels),
     gc: keyed(get('runtime.gc'), instanceLabels),
@@ -201,6 +207,7 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
       eventLoopUtilization: signals.eventLoopUtilization.get(key) ?? null,
       heapUsedBytes: signals.heapUsed.get(key) ?? null,
       heapLimitBytes: signals.heapLimit.get(key) ?? null,
+      majorGcs: signals.majorGcs.get(key) ?? null,
       heapGrowthBytesPerHour: signals.heapGrowth.get(key) ?? null,
       processAgeSeconds: signals.processAge.get(key) ?? null,
       cpuCores: signals.cpu.get(key) ?? null,

@@ -14,8 +14,8 @@ import { PageCache } from './page-cache.ts';
 import { PriceSigner } from './pricing.ts';
 import { CarrierClient, ShippingQuotes } from './shipping.ts';
 
-/** Rendered book pages kept in memory: about 1,200 of the 3,000 books. */
-const PAGE_CACHE_BYTES = 24 * 1024 * 1024;
+/** Rendered book pages kept in memory: about 400 of the 3,000 books, full after the first minute or so. */
+const PAGE_CACHE_BYTES = 8 * 1024 * 1024;
 
 const log = (message: string) => console.log(`[bookshop] ${message}`);
 
