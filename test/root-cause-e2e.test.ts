@@ -1,120 +1,159 @@
 /**
- * One finding per root cause, end to end: the demo with several bottlenecks on at once, mixed traffic over every
- * route, `hotpath serve` reading its metrics (real Prometheus), its traces (embedded receiver, real SDK) and its
- * pg_stat_statements. Each scenario's cause must be reported with its exact subject, and nothing else may be
- * reported on its own: symptoms (the slow routes a blocked loop or a saturated pool delayed) must be evidence of
- * their cause. Precision and recall are computed against the ground truth below and printed; the test fails
- * under the thresholds it states, so a run can print less than 100 %.
+ * One finding per root cause, end to end, on two app shapes: the demo (Express + raw pg) and the bookshop
+ * (test/apps/bookshop: knex with its own pool beside a raw pg.Pool, eager loading, Promise.all fan-out), each with
+ * several faults on at once under mixed traffic over every route. `hotpath serve` reads their metrics (real
+ * Prometheus), traces (embedded receiver, real SDK) and pg_stat_statements. Each fault's cause must be reported
+ * with its exact subject, and symptoms (the routes a blocked loop or a saturated pool delayed) must be evidence
+ * of their cause, not findings of their own. Precision and recall against the ground truth below are printed; a
+ * run fails under the floors stated here, so it can print less than 100 %. Healthy, both apps give no finding.
  */
 import { fingerprint } from 'libpg-query';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServiceConfig } from '../analyzer/src/service/config.ts';
-import { type ServiceHandle, startService } from '../analyzer/src/service/service.ts';
-import { testServiceEnv, testToken } from '../analyzer/src/service/testdata.ts';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { withClient } from '../scripts/lib/postgres.ts';
 import { startTraffic } from '../scripts/lib/traffic.ts';
+import {
+  type ApiFinding,
+  expectBatchedStatementsPlan,
+  type Score,
+  score,
+  sqlPanelRows,
+  startTestAnalyzer,
+  type TestAnalyzer,
+  type Truth,
+} from './analyzer.ts';
+import type { Fault } from './apps/bookshop/config.ts';
+import { startBookshop } from './apps/bookshop/start.ts';
+import { driveBookshop } from './apps/bookshop/traffic.ts';
 import {
   drive,
   emptyDatabase,
-  eventually,
+  promQuery,
   scraped,
   shopDatabase,
   startTestDemo,
   uniqueService,
 } from './harness.ts';
 
-interface ApiFinding {
-  kind: string;
-  subject: string;
-  title: string;
-  evidence: { values: Record<string, string | number>; symptoms?: { kind: string; subject: string }[] };
+/** The demo's n-plus-one loop statement (demo/src/app.ts). */
+const DEMO_LOOP =
+  'SELECT count(*)::int AS orders, coalesce(sum(quantity), 0)::int AS units FROM orders WHERE product_id = $1';
+/** The bookshop's eager loader, once per book with the fault on, as knex hands it to pg. */
+const BOOKSHOP_EAGER_LOAD = 'select "reviews".* from "reviews" where "reviews"."book_id" in ($1)';
+
+const routesOf = (f: ApiFinding) => String(f.evidence.values.routes ?? '').split('\n');
+
+/** Ground truth per app: for each fault on, the cause finding that must be reported. */
+async function demoTruth(): Promise<Truth[]> {
+  const loop = await fingerprint(DEMO_LOOP);
+  return [
+    {
+      fault: 'n-plus-one',
+      kinds: ['n-plus-one'],
+      matches: (f) => f.subject === loop && routesOf(f).includes('GET /api/categories/:category/products'),
+    },
+    {
+      fault: 'missing-index',
+      kinds: ['slow-statement'],
+      matches: (f) => String(f.evidence.values.statement).includes('o.customer_id = $1'),
+    },
+    {
+      fault: 'event-loop-block',
+      kinds: ['event-loop-lag'],
+      matches: (f) => f.evidence.values['blocking.route'] === 'POST /api/orders',
+    },
+    {
+      fault: 'pool-exhaustion',
+      kinds: ['pool-saturation'],
+      matches: (f) => f.evidence.values.top_holder === 'GET /api/products/:id/stock',
+    },
+  ];
 }
 
-/** The demo's n-plus-one loop statement (demo/src/app.ts). */
-const LOOP_STATEMENT =
-  'SELECT count(*)::int AS orders, coalesce(sum(quantity), 0)::int AS units FROM orders WHERE product_id = $1';
-
-/** Ground truth: for each scenario on, the cause finding that must be reported, by kind and exact subject. */
-const TRUTH: readonly {
-  readonly scenario: string;
-  readonly kind: string;
-  readonly matches: (f: ApiFinding, loopFingerprint: string) => boolean;
-}[] = [
-  {
-    scenario: 'n-plus-one',
-    kind: 'n-plus-one',
-    matches: (f, loop) =>
-      f.subject === loop &&
-      String(f.evidence.values.routes).split('\n').includes('GET /api/categories/:category/products'),
-  },
-  {
-    scenario: 'missing-index',
-    kind: 'slow-statement',
-    matches: (f) => String(f.evidence.values.statement).includes('o.customer_id = $1'),
-  },
-  {
-    scenario: 'event-loop-block',
-    kind: 'event-loop-lag',
-    matches: (f) => f.evidence.values['blocking.route'] === 'POST /api/orders',
-  },
-  {
-    scenario: 'pool-exhaustion',
-    kind: 'pool-saturation',
-    matches: (f) => f.evidence.values.top_holder === 'GET /api/products/:id/stock',
-  },
-];
+async function bookshopTruth(): Promise<Truth[]> {
+  const eager = await fingerprint(BOOKSHOP_EAGER_LOAD);
+  return [
+    {
+      fault: 'eager-n-plus-one',
+      kinds: ['n-plus-one'],
+      matches: (f) => f.subject === eager && routesOf(f).includes('GET /authors/:id/books'),
+    },
+    {
+      // The pool finding naming the report as the holder; or what the report spends its held connection on
+      // (its slow statement), with the pool's saturation as its symptom.
+      fault: 'slow-report',
+      kinds: ['pool-saturation', 'slow-statement'],
+      matches: (f) =>
+        f.kind === 'pool-saturation'
+          ? f.evidence.values.top_holder === 'GET /reports/sales'
+          : routesOf(f).includes('GET /reports/sales') &&
+            (f.evidence.symptoms ?? []).some((x) => x.kind === 'pool-saturation'),
+    },
+    {
+      fault: 'sync-pricing',
+      kinds: ['event-loop-lag'],
+      matches: (f) => f.evidence.values['blocking.route'] === 'POST /checkout',
+    },
+  ];
+}
 
 /**
- * Floors, not targets: a run below them fails. Last runs on a 2-core machine: recall 75 %, 75 %, 100 %; precision
- * 38 %, 25 %, 44 %. The five /api/stats report statements are reported as slow while the missing index's scans load
- * the database, and in one run the event-loop finding fell under its sustained rule while the pool was hammered
- * (its victims then stood as slow endpoints). The floors guard against regressions until those are fixed; README
- * "One finding per root cause" has the measured numbers.
+ * Floors, not targets: a run below them fails. Runs on a 2-core machine (2026-12-02): demo precision 100 % and
+ * 38 %, recall 100 % and 75 %; bookshop precision 100 % and 40 %, recall 100 % and 67 %. What the lower runs
+ * missed was the blocked loop: the sustained rule (median over the window of each interval's p99 above 100 ms)
+ * held in one run and not the next while a saturated pool starved the blocking route, and its victims then
+ * stood as slow endpoints. README "One finding per root cause" has the table.
  */
-const MIN_PRECISION = 0.2;
-const MIN_RECALL = 0.5;
+const MIN_PRECISION = 0.3;
+const MIN_RECALL = 0.6;
+
+const analyzers: TestAnalyzer[] = [];
+afterEach(async () => {
+  await Promise.all(analyzers.splice(0).map((a) => a.stop()));
+});
+
+/** An empty database for the bookshop (it seeds itself), with pg_stat_statements as the analyzer needs it. */
+async function bookshopDatabase(): Promise<string> {
+  const url = await emptyDatabase('bookshop');
+  await withClient(url, (c) => c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements'));
+  return url;
+}
+
+async function analyzerFor(appDatabaseUrl: string, service: string): Promise<TestAnalyzer> {
+  const analyzer = await startTestAnalyzer({
+    APP_DATABASE_URL: appDatabaseUrl,
+    HOTPATH_DATABASE_SERVICE: service,
+  });
+  analyzers.push(analyzer);
+  return analyzer;
+}
+
+function report(app: string, faults: readonly string[], s: Score, findings: readonly ApiFinding[]): void {
+  console.log(
+    `[root causes] ${app}, ${faults.join(' + ') || 'healthy'}: precision ${(s.precision * 100).toFixed(0)} %, ` +
+      `recall ${(s.recall * 100).toFixed(0)} % (${findings.length} findings)\n${s.table.join('\n')}`,
+  );
+}
+
+/** Each symptom absorbed into a cause, and never also reported as a finding of its own. */
+function expectSymptomsOnlyAsEvidence(findings: readonly ApiFinding[]): void {
+  const symptoms = findings.flatMap((f) => f.evidence.symptoms ?? []);
+  expect(symptoms.length).toBeGreaterThan(0);
+  const reported = new Set(findings.map((f) => `${f.kind} ${f.subject}`));
+  expect(symptoms.map((s) => `${s.kind} ${s.subject}`).filter((s) => reported.has(s))).toEqual([]);
+}
 
 describe('root causes under mixed traffic with several faults on', () => {
-  let service: ServiceHandle;
-  let token: string;
-  const name = uniqueService('mixed');
-  let databaseUrl: string;
-
-  beforeAll(async () => {
-    databaseUrl = await shopDatabase('mixed');
-    service = await startService(
-      loadServiceConfig(
-        testServiceEnv(await emptyDatabase(), {
-          HOTPATH_WINDOW: '1m',
-          APP_DATABASE_URL: databaseUrl,
-          HOTPATH_DATABASE_SERVICE: name,
-        }),
-      ),
-      pino({ level: 'silent' }),
-    );
-    token = await testToken('operator', 'e2e');
-  });
-  afterAll(async () => {
-    await service?.stop();
-  });
-
-  const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
-    const response = await fetch(`${service.url}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    });
-    const body = (await response.json()) as T;
-    if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(body)}`);
-    return body;
-  };
-
-  it('reports each cause with its exact subject, and no symptom on its own', async () => {
-    const scenarios = TRUTH.map((t) => t.scenario);
+  it('demo: reports each cause with its exact subject, and no symptom on its own', async () => {
+    const truth = await demoTruth();
+    const faults = truth.map((t) => t.fault);
+    const name = uniqueService('mixed');
+    const databaseUrl = await shopDatabase('mixed');
+    const analyzer = await analyzerFor(databaseUrl, name);
     const demo = await startTestDemo({
-      scenarios,
+      scenarios: faults,
       databaseUrl,
       service: name,
-      otlpEndpoint: service.otlpUrl as string,
+      otlpEndpoint: analyzer.otlpUrl,
     });
     let findings: ApiFinding[];
     try {
@@ -125,48 +164,93 @@ describe('root causes under mixed traffic with several faults on', () => {
       await new Promise((r) => setTimeout(r, 20_000));
       await drive(400, 25, (i) => fetch(`${demo.url}/api/products/${1 + (i % 50)}/stock`));
       await traffic.done;
-      const run = await api<{ id: number }>('/api/v1/analyses', {
-        method: 'POST',
-        body: JSON.stringify({ window: '1m' }),
-      });
-      const done = await eventually(async () => {
-        const r = await api<{ status: string; error: string | null }>(`/api/v1/analyses/${run.id}`);
-        if (r.status === 'queued' || r.status === 'running') throw new Error(`analysis is ${r.status}`);
-        return r;
-      }, 90_000);
-      expect(done).toMatchObject({ status: 'succeeded', error: null });
-      ({ items: findings } = await api<{ items: ApiFinding[] }>(
-        `/api/v1/findings?service=${encodeURIComponent(demo.service)}&status=open`,
-      ));
+      await analyzer.analyze('1m');
+      findings = await analyzer.findings(demo.service, 'status=open');
     } finally {
       await demo.stop();
     }
-
-    const loop = await fingerprint(LOOP_STATEMENT);
-    const found = TRUTH.map((t) => ({
-      ...t,
-      hit: findings.find((f) => f.kind === t.kind && t.matches(f, loop)),
-    }));
-    const correct = new Set(found.flatMap((t) => (t.hit === undefined ? [] : [t.hit])));
-    const precision = findings.length === 0 ? 0 : correct.size / findings.length;
-    const recall = found.filter((t) => t.hit !== undefined).length / TRUTH.length;
-    const table = [
-      ...found.map(
-        (t) =>
-          `  ${t.hit === undefined ? 'MISSED' : 'found '} ${t.scenario} → ${t.kind}` +
-          (t.hit?.evidence.symptoms === undefined
-            ? ''
-            : ` (absorbs ${t.hit.evidence.symptoms.map((x) => `${x.kind} ${x.subject}`).join(', ')})`),
-      ),
-      ...findings.filter((f) => !correct.has(f)).map((f) => `  extra  ${f.kind} ${f.subject}: ${f.title}`),
-    ];
-    console.log(
-      `[root causes] demo, ${scenarios.join(' + ')}: precision ${(precision * 100).toFixed(0)} %, recall ${(recall * 100).toFixed(0)} %\n${table.join('\n')}`,
+    const s = score(findings, truth);
+    report('demo', faults, s, findings);
+    expectSymptomsOnlyAsEvidence(findings);
+    expect(await expectBatchedStatementsPlan(findings, databaseUrl)).toBeGreaterThan(0);
+    // The dashboards' SQL panels, on the rows this analysis wrote.
+    const panels = await sqlPanelRows(analyzer.storeUrl, demo.service);
+    console.log(`[root causes] SQL panels on the analyzer's rows: ${JSON.stringify(panels)}`);
+    expect(Object.keys(panels).length).toBeGreaterThan(0);
+    // Every panel shows these rows, but the Frontend dashboard's: this run has no frontend finding to show.
+    const frontend = findings.some((f) => f.layer === 'frontend');
+    const empty = Object.entries(panels).filter(
+      ([key, rows]) => (rows === 0) !== (key.startsWith('hotpath-frontend/') && !frontend),
     );
-    // Symptoms are evidence of their cause, never findings of their own.
-    const symptoms = findings.flatMap((f) => f.evidence.symptoms ?? []);
-    expect(symptoms.length).toBeGreaterThan(0);
-    expect(precision).toBeGreaterThanOrEqual(MIN_PRECISION);
-    expect(recall).toBeGreaterThanOrEqual(MIN_RECALL);
-  });
+    expect(empty).toEqual([]);
+    expect(s.precision).toBeGreaterThanOrEqual(MIN_PRECISION);
+    expect(s.recall).toBeGreaterThanOrEqual(MIN_RECALL);
+  }, 240_000);
+
+  it('bookshop (knex + pg.Pool): reports each cause with its exact subject, and no symptom on its own', async () => {
+    const truth = await bookshopTruth();
+    const faults = truth.map((t) => t.fault as Fault);
+    const name = uniqueService('bookshop-mixed');
+    const databaseUrl = await bookshopDatabase();
+    const analyzer = await analyzerFor(databaseUrl, name);
+    const shop = await startBookshop({
+      databaseUrl,
+      service: name,
+      faults,
+      otlpEndpoint: analyzer.otlpUrl,
+      scrapeTargetsDir: inject('prometheusTargetsDir'),
+    });
+    let findings: ApiFinding[];
+    try {
+      await scraped(shop.service);
+      const traffic = driveBookshop(shop.url, { durationMs: 75_000, connections: 8, rate: 30 });
+      // The sales dashboard open on several screens at once, refreshing: concurrent reports on top.
+      await new Promise((r) => setTimeout(r, 20_000));
+      await drive(60, 6, () => fetch(`${shop.url}/reports/sales`));
+      const result = await traffic;
+      expect(result.errors).toBe(0);
+      const loop = `nodejs_eventloop_delay_p99_seconds{job="${name}"}[1m:5s]`;
+      const [median] = await promQuery(`max(quantile_over_time(0.5, ${loop}))`);
+      const [peak] = await promQuery(`max(max_over_time(${loop}))`);
+      console.log(
+        `[root causes] bookshop event-loop p99 over the window: median ${median?.value?.toFixed(3)} s, max ${peak?.value?.toFixed(3)} s; traffic ${JSON.stringify(result.byRoute)}`,
+      );
+      await analyzer.analyze('1m');
+      findings = await analyzer.findings(shop.service, 'status=open');
+    } finally {
+      await shop.stop();
+    }
+    const s = score(findings, truth);
+    report('bookshop', faults, s, findings);
+    expectSymptomsOnlyAsEvidence(findings);
+    expect(await expectBatchedStatementsPlan(findings, databaseUrl)).toBeGreaterThan(0);
+    expect(s.precision).toBeGreaterThanOrEqual(MIN_PRECISION);
+    expect(s.recall).toBeGreaterThanOrEqual(MIN_RECALL);
+  }, 240_000);
+
+  // The demo's own 3-minute healthy run is not here yet: its healthy category page aggregates ~40k scattered
+  // order rows per view (p95 ≈ 137 ms by pg_stat_statements, over the 100 ms objective), a true slow statement
+  // of the demo's data design, not a false positive. test/analyzer-e2e.test.ts runs a shorter healthy demo.
+  it('healthy bookshop, 3 minutes of mixed traffic over every route: no finding', async () => {
+    const name = uniqueService('healthy-bookshop');
+    const databaseUrl = await bookshopDatabase();
+    const analyzer = await analyzerFor(databaseUrl, name);
+    const shop = await startBookshop({
+      databaseUrl,
+      service: name,
+      otlpEndpoint: analyzer.otlpUrl,
+      scrapeTargetsDir: inject('prometheusTargetsDir'),
+    });
+    try {
+      await scraped(shop.service);
+      const traffic = await driveBookshop(shop.url, { durationMs: 180_000, connections: 6, rate: 15 });
+      expect(traffic.errors).toBe(0);
+      await analyzer.analyze('3m');
+      const findings = await analyzer.findings(shop.service);
+      report('bookshop', [], score(findings, []), findings);
+      expect(findings.map((f) => `${f.kind} ${f.subject}: ${f.title}`)).toEqual([]);
+    } finally {
+      await shop.stop();
+    }
+  }, 300_000);
 });

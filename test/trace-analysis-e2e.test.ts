@@ -7,57 +7,31 @@
 
 import { fingerprint } from 'libpg-query';
 import pg from 'pg';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServiceConfig } from '../analyzer/src/service/config.ts';
-import { type ServiceHandle, startService } from '../analyzer/src/service/service.ts';
-import { testServiceEnv, testToken } from '../analyzer/src/service/testdata.ts';
 import {
-  drive,
-  emptyDatabase,
-  eventually,
-  promQuery,
-  scraped,
-  shopDatabase,
-  startTestDemo,
-} from './harness.ts';
+  type ApiFinding,
+  expectBatchedStatementsPlan,
+  startTestAnalyzer,
+  type TestAnalyzer,
+} from './analyzer.ts';
+import { drive, eventually, promQuery, scraped, shopDatabase, startTestDemo } from './harness.ts';
 
 const CATEGORY = 'category-3';
 /** The statement the demo's n-plus-one loop runs once per product of the category. */
 const LOOP_STATEMENT =
   'SELECT count(*)::int AS orders, coalesce(sum(quantity), 0)::int AS units FROM orders WHERE product_id = $1';
 
-interface ApiFinding {
-  id: string;
-  kind: string;
-  layer: string;
-  service: string;
-  subject: string;
-  severity: string;
-  title: string;
-  evidence: {
-    values: Record<string, string | number>;
-    traceIds?: string[];
-    queries: { language: string; text: string }[];
-  };
-  recommendations: { action: string; artifact?: string; verify: string }[];
-}
-
 describe('trace analysis end to end (embedded trace source)', () => {
-  let service: ServiceHandle;
-  let token: string;
+  let analyzer: TestAnalyzer;
   let databaseUrl: string;
   let productsInCategory: number;
   const outcomes: string[] = [];
 
   beforeAll(async () => {
-    service = await startService(
-      // Cycles only when asked for: each scenario triggers its own.
-      loadServiceConfig(testServiceEnv(await emptyDatabase(), { HOTPATH_WINDOW: '2m' })),
-      pino({ level: 'silent' }),
-    );
-    token = await testToken('operator', 'e2e');
     databaseUrl = await shopDatabase('traces');
+    // Cycles only when asked for: each scenario triggers its own. The app database lets it plan the batched
+    // statement it proposes.
+    analyzer = await startTestAnalyzer({ HOTPATH_WINDOW: '2m', APP_DATABASE_URL: databaseUrl });
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
     try {
@@ -72,23 +46,13 @@ describe('trace analysis end to end (embedded trace source)', () => {
     expect(productsInCategory).toBeGreaterThanOrEqual(5);
   });
   afterAll(async () => {
-    await service?.stop();
+    await analyzer?.stop();
     if (outcomes.length > 0) console.log(`[trace e2e] ${outcomes.join('; ')}`);
   });
 
-  const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
-    const response = await fetch(`${service.url}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    });
-    const body = (await response.json()) as T;
-    if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(body)}`);
-    return body;
-  };
-
   /** A demo with `scenarios` on, traffic on the two routes, one analysis; the trace findings for its service. */
   async function analyzeDemo(scenarios: string[]): Promise<ApiFinding[]> {
-    const demo = await startTestDemo({ scenarios, databaseUrl, otlpEndpoint: service.otlpUrl as string });
+    const demo = await startTestDemo({ scenarios, databaseUrl, otlpEndpoint: analyzer.otlpUrl });
     try {
       await scraped(demo.service);
       // Two rounds a few seconds apart, so Prometheus sees the routes' counters move within the window.
@@ -104,19 +68,10 @@ describe('trace analysis end to end (embedded trace source)', () => {
         );
         expect(rate?.value ?? 0).toBeGreaterThan(0);
       }, 60_000);
-      const run = await api<{ id: number }>('/api/v1/analyses', {
-        method: 'POST',
-        body: JSON.stringify({ window: '2m' }),
-      });
-      const done = await eventually(async () => {
-        const r = await api<{ status: string; error: string | null }>(`/api/v1/analyses/${run.id}`);
-        if (r.status === 'queued' || r.status === 'running')
-          throw new Error(`analysis ${run.id} is ${r.status}`);
-        return r;
-      }, 60_000);
-      expect(done).toMatchObject({ status: 'succeeded', error: null });
-      const { items } = await api<{ items: ApiFinding[] }>(
-        `/api/v1/findings?service=${encodeURIComponent(demo.service)}&kind=n-plus-one,parallelizable-queries&status=open`,
+      await analyzer.analyze('2m');
+      const items = await analyzer.findings(
+        demo.service,
+        'kind=n-plus-one,parallelizable-queries&status=open',
       );
       return items;
     } finally {
@@ -138,6 +93,7 @@ describe('trace analysis end to end (embedded trace source)', () => {
     expect(f.evidence.traceIds?.length ?? 0).toBeGreaterThan(0);
     expect(f.evidence.queries.some((q) => q.language === 'traceql')).toBe(true);
     expect(f.recommendations[0]?.artifact).toMatch(/= ANY\(\$1/);
+    expect(await expectBatchedStatementsPlan(findings, databaseUrl)).toBe(1);
     expect(findings.filter((x) => x.kind === 'parallelizable-queries')).toEqual([]);
     outcomes.push(
       `n-plus-one: ${f.evidence.values.count_per_request_median} × ${f.evidence.values.statement}`,

@@ -16,7 +16,7 @@
  *
  * Pure: it reads the drafts and the snapshot's traces only.
  */
-import { type Draft, factValues, type PoolHolder, type PoolWaiter, type RouteBreakdown } from './facts.ts';
+import type { Draft, PoolHolder, PoolWaiter, RouteBreakdown } from './facts.ts';
 import { formatPercent, formatSeconds, shortSql } from './findings.ts';
 import { routeBreakdowns } from './traces/breakdown.ts';
 import { requestRate, round, routeRateKey } from './traces/requests.ts';
@@ -94,11 +94,7 @@ export function correlate(drafts: readonly Draft[], snapshot: Snapshot): Draft[]
         .filter(([, b]) => b.top_statement?.fingerprint === d.facts.fingerprint)
         .map(([, b]) => b.route)
         .sort();
-      return {
-        ...d,
-        facts: { ...d.facts, routes },
-        evidence: { ...d.evidence, values: { ...d.evidence.values, ...factValues({ routes }) } },
-      };
+      return { ...d, facts: { ...d.facts, routes } };
     }
     if (d.kind === 'pool-saturation') return withPoolRoles(d, snapshot, breakdowns);
     return d;

@@ -5,16 +5,19 @@
  * it, is at most one line and marked `general`.
  */
 import { ATTR } from '@hotpath/instrumentation/semconv';
-import type { Draft, RouteBreakdown } from './facts.ts';
+import { type Draft, factValues, type RouteBreakdown } from './facts.ts';
 import { formatBytes, formatNumber, formatPercent, formatSeconds } from './findings.ts';
 import { quote, serviceMatcher } from './traces/traceql.ts';
 import type { Finding, Recommendation, Snapshot } from './types.ts';
 
 /** The finding with its recommendations. */
 export function withRecommendations(draft: Draft, snapshot: Snapshot): Finding {
-  const { facts: _facts, ...finding } = draft;
+  const { facts, ...finding } = draft;
+  // Facts filled after the draft (correlate's routes and holders, the checked batched statement) reach the
+  // evidence values here, once, at the end of the pipeline.
   return {
     ...finding,
+    evidence: { ...finding.evidence, values: { ...finding.evidence.values, ...factValues(facts) } },
     recommendations: [...recommend(draft, snapshot), ...forAbsorbedPools(draft, snapshot)],
   };
 }
