@@ -19,7 +19,7 @@ import { drive, eventually, promQuery, scraped, shopDatabase, startTestDemo } fr
 const CATEGORY = 'category-3';
 /** The statement the demo's n-plus-one loop runs once per product of the category. */
 const LOOP_STATEMENT =
-  'SELECT count(*)::int AS orders, coalesce(sum(quantity), 0)::int AS units FROM orders WHERE product_id = $1';
+  'SELECT count(*)::int AS orders, coalesce(sum(quantity), 0)::int AS units FROM orders, replica_round_trip($2) WHERE product_id = $1';
 
 describe('trace analysis end to end (embedded trace source)', () => {
   let analyzer: TestAnalyzer;

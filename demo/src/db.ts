@@ -91,11 +91,19 @@ export async function migrateAndSeed(
     [size.orders, size.customers, size.products],
   );
   await pool.query('INSERT INTO inventory (product_id, in_stock) SELECT id, 100 + id % 50 FROM products');
-  await pool.query('CREATE INDEX IF NOT EXISTS orders_product_id_idx ON orders (product_id)');
+  // Covering the category page's per-product sums (count, sum(quantity)): an index-only scan once VACUUM has
+  // marked the pages all-visible, instead of visiting ~1,000 scattered heap rows per product.
+  await pool.query(
+    'CREATE INDEX IF NOT EXISTS orders_product_id_idx ON orders (product_id) INCLUDE (quantity)',
+  );
   await pool.query('CREATE INDEX IF NOT EXISTS orders_created_at_idx ON orders (created_at)');
   await pool.query('CREATE INDEX IF NOT EXISTS products_category_idx ON products (category)');
   await pool.query(CREATE_CUSTOMER_ORDERS_INDEX);
-  await pool.query('ANALYZE');
+  await pool.query('VACUUM ANALYZE');
+  // Measured on PostgreSQL 15: the first pass after the bulk load leaves about a quarter of the orders pages
+  // without the all-visible bit (13,060 of 17,700), so index-only scans still visit the heap for them. A second
+  // pass sets the rest.
+  await pool.query('VACUUM orders');
   progress(`seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return { seeded: true };
 }
