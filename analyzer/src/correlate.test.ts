@@ -1,7 +1,8 @@
+import { fingerprint } from 'libpg-query';
 import { describe, expect, it } from 'vitest';
 import { correlate } from './correlate.ts';
 import { detectAll } from './detectors/index.ts';
-import { LIMITS, pool, route, runtime, snapshot } from './detectors/testdata.ts';
+import { finished, LIMITS, pool, route, runtime, snapshot, statement } from './detectors/testdata.ts';
 import { query, retrace, server, snapshotOf, span, trace } from './traces/testdata.ts';
 import type { Snapshot } from './types.ts';
 
@@ -248,6 +249,34 @@ describe('correlate', () => {
     expect(
       poolFinding?.kind === 'pool-saturation' ? poolFinding.facts.waiters.map((w) => w.route) : [],
     ).toEqual(['GET /orders/:id']);
+  });
+
+  it('names in the evidence the routes a slow statement runs in, found after detection from the traces', async () => {
+    const sql = 'SELECT sum(total_cents) FROM orders WHERE created_at > $1';
+    const report = (n: number) =>
+      retrace(
+        trace(
+          server({ id: 1, route: '/reports', startMs: n * 1000, durationMs: 420 }),
+          query({ id: 2, parent: 1, startMs: n * 1000 + 5, durationMs: 400, sql }),
+        ),
+        900 + n,
+      );
+    const s = await withTraces(
+      snapshot({
+        statements: [
+          statement({ fingerprint: await fingerprint(sql), query: sql, meanMs: 400, stddevMs: 20 }),
+        ],
+        routes: [route({ route: '/reports', requestRate: 1, p95Seconds: 0.43 })],
+      }),
+      [0, 1, 2].map(report),
+    );
+
+    const [slow, ...rest] = finished(analyze(s), s);
+
+    expect(rest).toEqual([]);
+    expect(slow?.kind).toBe('slow-statement');
+    expect(slow?.evidence.values.routes).toBe('GET /reports');
+    expect(slow?.evidence.symptoms?.map((x) => x.subject)).toEqual(['GET /reports']);
   });
 
   it('keeps a slow route nothing explains, with what its traces show', async () => {
