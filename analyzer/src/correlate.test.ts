@@ -41,6 +41,22 @@ describe('correlate', () => {
     );
   });
 
+  it('lets a loop that is only saturated (callbacks on time) absorb no route it does not name', () => {
+    // Utilisation over its objective, delay under it: requests did not wait for the loop, so the slow route is
+    // slow on its own and stays a finding, with its own advice.
+    const s = snapshot({
+      runtime: [runtime({ eventLoopP99Seconds: 0.03, eventLoopUtilization: 0.99 })],
+      routes: [route({ route: '/a', p95Seconds: 0.45, baselineP95Seconds: 0.01 })],
+    });
+
+    const out = analyze(s);
+
+    expect(out.map((f) => [f.kind, f.subject]).sort()).toEqual([
+      ['event-loop-lag', 'shop-1:9464'],
+      ['slow-endpoint', 'GET /a'],
+    ]);
+  });
+
   it('names the route that holds the loop, not the one that waited for it', async () => {
     // POST /checkout computes 120 ms with no child span; GET /products/:id waits: its query ends late.
     const checkout = (n: number) =>

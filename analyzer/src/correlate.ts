@@ -9,8 +9,9 @@
  * 2. Pool waiting explains the latency of the routes whose largest share is waiting for a connection, and the
  *    route that held most of the connection time; the pool finding names that holder. A slow statement or an
  *    N+1 on the holder explains the pool finding in turn.
- * 3. A blocked event loop explains the latency of every route of its service in the window (and the CPU
- *    saturation of its instance when it names the route that holds the loop); a saturated pool whose holders
+ * 3. A blocked event loop explains the latency of every route of its service in the window (a loop that is only
+ *    saturated, the route that keeps it busy), and the CPU saturation of its instance when it names the route
+ *    that holds the loop; a saturated pool whose holders
  *    are no single route is the loop's symptom too (callbacks that return connections wait for the loop).
  * 4. What nothing explains stays, and says what its traces show (the time breakdown).
  *
@@ -156,7 +157,11 @@ export function correlate(drafts: readonly Draft[], snapshot: Snapshot): Draft[]
   for (const loop of out.filter((d): d is Draft<'event-loop-lag'> => d.kind === 'event-loop-lag')) {
     if (absorbed.has(loop)) continue;
     const blocking = loop.facts.blocking;
-    const symptoms: Draft[] = routeDrafts(loop.service, () => true);
+    // Only a blocked loop (callbacks delayed past the objective) makes every route wait. A loop that is merely
+    // saturated still runs callbacks on time: the routes that are slow are slow on their own, except the one
+    // that keeps it busy, which the loop finding names.
+    const blocked = (loop.facts.event_loop_p99_s ?? 0) > loop.facts.limit_event_loop_p99_s;
+    const symptoms: Draft[] = routeDrafts(loop.service, (r) => blocked || r === blocking?.route);
     for (const d of out) {
       if (absorbed.has(d) || d.service !== loop.service) continue;
       if (d.kind === 'cpu-saturation' && blocking !== undefined && d.subject === loop.subject)
