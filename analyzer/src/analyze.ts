@@ -3,6 +3,7 @@
  * sources → snapshot → detectors (pure, typed facts) → correlate (causes absorb symptoms) → recommend (from the
  * facts) → rank. Nothing else happens here.
  */
+import { type AdvisorCoverage, advise } from './advisor/advisor.ts';
 import { correlate } from './correlate.ts';
 import { detectAll } from './detectors/index.ts';
 import type { Draft } from './facts.ts';
@@ -22,6 +23,8 @@ export interface AnalysisOptions extends Omit<TakeSnapshotOptions, 'prometheus'>
   readonly slo: SloFile;
   /** Where traces come from (Tempo, or the analyzer's own OTLP receiver); no trace detectors without it. */
   readonly traces?: TraceSource;
+  /** The database advisor (on whenever the app database is given); `false` skips it. */
+  readonly advisor?: false | { readonly statementTimeoutMs?: number };
 }
 
 /** What the trace step read: `read` is false when there is no trace source (or it failed: `error`). */
@@ -39,6 +42,8 @@ export interface Analysis {
   readonly snapshot: Snapshot;
   readonly findings: readonly Finding[];
   readonly traces: TraceCoverage;
+  /** What the database advisor did; undefined when it did not run (no app database, or switched off). */
+  readonly advisor?: AdvisorCoverage;
 }
 
 export async function analyze(options: AnalysisOptions): Promise<Analysis> {
@@ -61,11 +66,27 @@ export async function analyze(options: AnalysisOptions): Promise<Analysis> {
     }
   }
   // Each service is judged against its own objectives (slo.yaml overrides).
-  const drafts = detectAll(snapshot, (service) =>
-    limitsFor(objectivesFor(options.slo, serviceName(service))),
-  );
+  const limits = (service: string) => limitsFor(objectivesFor(options.slo, serviceName(service)));
+  const drafts: Draft[] = detectAll(snapshot, limits);
+  let advisor: AdvisorCoverage | undefined;
+  if (options.databaseUrl !== undefined && options.advisor !== false) {
+    const advice = await advise(snapshot, {
+      databaseUrl: options.databaseUrl,
+      limits,
+      ...(options.advisor?.statementTimeoutMs === undefined
+        ? {}
+        : { statementTimeoutMs: options.advisor.statementTimeoutMs }),
+    });
+    drafts.push(...advice.drafts);
+    advisor = advice.coverage;
+  }
   const causes = await withBatchedStatements(correlate(drafts, snapshot), options.databaseUrl);
-  return { snapshot, findings: rank(causes.map((d) => withRecommendations(d, snapshot))), traces };
+  return {
+    snapshot,
+    findings: rank(causes.map((d) => withRecommendations(d, snapshot))),
+    traces,
+    ...(advisor === undefined ? {} : { advisor }),
+  };
 }
 
 /**

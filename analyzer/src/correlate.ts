@@ -4,6 +4,8 @@
  * symptoms cost. The rules, in the order they apply (a symptom is absorbed once, by the first cause that
  * explains it):
  *
+ * 0. A missing index (the advisor's, from plans) explains the slow statements it serves and the routes where
+ *    they hold the largest share of the time.
  * 1. An N+1 explains the latency of the routes it repeats in; a slow statement and a parallelizable run
  *    explain the routes where they hold the largest share of the time (from traces).
  * 2. Pool waiting explains the latency of the routes whose largest share is waiting for a connection, and the
@@ -101,8 +103,30 @@ export function correlate(drafts: readonly Draft[], snapshot: Snapshot): Draft[]
     return d;
   });
 
+  // 0. A missing index explains the statements it serves (and the routes where they hold the most time).
+  for (const cause of out.filter((d): d is Draft<'missing-index'> => d.kind === 'missing-index')) {
+    const prints = new Set(cause.facts.fingerprints);
+    const statements = out.filter(
+      (d) =>
+        d.kind === 'slow-statement' &&
+        !absorbed.has(d) &&
+        d.service === cause.service &&
+        prints.has(d.subject),
+    );
+    const routes = new Set(
+      [...breakdowns.entries()]
+        .filter(
+          ([key, b]) =>
+            key.startsWith(`${cause.service}\0`) && prints.has(b.top_statement?.fingerprint ?? ''),
+        )
+        .map(([, b]) => b.route),
+    );
+    take(cause, [...statements, ...routeDrafts(cause.service, (r) => routes.has(r))]);
+  }
+
   // 1. Statements and call patterns explain their routes.
   for (const cause of [...out]) {
+    if (absorbed.has(cause)) continue;
     if (cause.kind === 'n-plus-one') {
       const routes = new Set(cause.facts.sites.map((s) => s.route));
       take(

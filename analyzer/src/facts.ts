@@ -74,6 +74,22 @@ export interface PoolWaiter {
   readonly pool_wait_share: number;
 }
 
+/** One statement an advised index serves, with the plan cost it had and has with the index in place. */
+export interface ServedStatement {
+  readonly fingerprint: string;
+  readonly statement: string;
+  readonly calls_per_s: number;
+  readonly mean_ms: number;
+  /** Database time per second the statement holds in the window. */
+  readonly db_s_per_s: number;
+  readonly cost_before: number;
+  /** With the advised indexes in place (HypoPG); absent when not verified. */
+  readonly cost_after?: number;
+  /** What the plan without the index shows (sequential scans, sorts, …). */
+  readonly plan_before: readonly string[];
+  readonly routes: readonly string[];
+}
+
 type Scalar = number | string;
 
 export interface FactsByKind {
@@ -193,6 +209,39 @@ export interface FactsByKind {
       readonly planned: boolean | null;
       readonly plan_error?: string;
     };
+  };
+  readonly 'missing-index': {
+    /** `schema.table`, as the DDL writes it. */
+    readonly table: string;
+    readonly columns: readonly string[];
+    readonly ddl: string;
+    /** Whether a HypoPG hypothetical index showed the cost reduction (else: from the plan and the AST only). */
+    readonly verified: boolean;
+    readonly min_cost_reduction: number;
+    /** Estimated database time removed per second: each statement's time × the share of its cost removed. */
+    readonly db_s_removed_per_s: number;
+    readonly table_rows: number;
+    readonly index_bytes?: number;
+    /** Rows written per second to the table (n_mod_since_analyze over the time since it was analyzed). */
+    readonly table_writes_per_s?: number;
+    readonly statements: readonly ServedStatement[];
+    /** Routes whose traces ran one of the statements (empty without traces). */
+    readonly routes: readonly string[];
+    readonly fingerprints: readonly string[];
+  };
+  readonly 'cache-candidate': {
+    readonly fingerprint: string;
+    readonly statement: string;
+    readonly tables: readonly string[];
+    readonly calls_per_s: number;
+    readonly mean_ms: number;
+    readonly db_s_per_s: number;
+    /** The shortest stretch over which every table it reads is known to have had no row written. */
+    readonly quiet_s: number;
+    readonly routes: readonly string[];
+    /** Instances serving the service: above one, a per-process cache is filled once per instance. */
+    readonly instances: number;
+    readonly cache: string;
   };
   readonly 'parallelizable-queries': {
     readonly route: string;

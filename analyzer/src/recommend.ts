@@ -69,6 +69,10 @@ export function recommend(d: Draft, snapshot: Snapshot): Recommendation[] {
       return nPlusOne(d);
     case 'parallelizable-queries':
       return parallelizable(d);
+    case 'missing-index':
+      return missingIndex(d);
+    case 'cache-candidate':
+      return cacheCandidate(d);
   }
 }
 
@@ -337,17 +341,6 @@ function slowStatement(d: Draft<'slow-statement'>, snapshot: Snapshot): Recommen
       verify,
     },
   ];
-  const index = indexCandidate(f.statement);
-  if (index !== null) {
-    const columns = index.columns.join(', ');
-    out.push({
-      action: `If the plan shows a sequential scan of ${index.table}, index the column${index.columns.length > 1 ? 's' : ''} it is filtered on by equality (${columns}; read from the SQL text, not yet checked against a plan)`,
-      artifact: `CREATE INDEX CONCURRENTLY ON ${index.table} (${columns});`,
-      expectedGain: `A lookup by ${columns} instead of a scan: most of ${ms(f.mean_ms)} per call`,
-      confidence: 'low',
-      verify: `EXPLAIN shows an Index Scan on ${index.table}; ${verify.charAt(0).toLowerCase()}${verify.slice(1)}`,
-    });
-  }
   if (f.rows_per_call !== undefined && f.rows_per_call >= MANY_ROWS) {
     out.push({
       action: `Fetch fewer rows: the statement returns about ${formatNumber(f.rows_per_call)} rows per call; page it (LIMIT with a keyset) or aggregate in SQL`,
@@ -452,64 +445,50 @@ function parallelizable(d: Draft<'parallelizable-queries'>): Recommendation[] {
   ];
 }
 
-const IDENT = String.raw`(?:"[^"]+"|[A-Za-z_][\w$]*)`;
-const KEYWORDS = new Set(
-  (
-    'where join on left right inner outer full cross natural lateral using set group order limit offset having ' +
-    'window union intersect except returning for only select values as and or not'
-  ).split(' '),
-);
+function missingIndex(d: Draft<'missing-index'>): Recommendation[] {
+  const f = d.facts;
+  const lines = f.statements.map((s) => {
+    const cost =
+      s.cost_after === undefined
+        ? `plan cost ${formatNumber(s.cost_before)}`
+        : `plan cost ${formatNumber(s.cost_before)} → ${formatNumber(s.cost_after)}`;
+    return `--   ${s.statement.replace(/\s+/g, ' ').slice(0, 160)}\n--     ${cost}; ${formatNumber(s.calls_per_s)} calls/s, mean ${ms(s.mean_ms)}${s.plan_before.length === 0 ? '' : `; now: ${s.plan_before.join('; ')}`}`;
+  });
+  const size = f.index_bytes === undefined ? '' : ` (about ${formatBytes(f.index_bytes)})`;
+  const writes =
+    f.table_writes_per_s === undefined
+      ? ''
+      : `; ${formatNumber(f.table_writes_per_s)} rows written per second to ${f.table} will each update it too`;
+  const routes = f.routes.length === 0 ? '' : ` (routes ${f.routes.join(', ')})`;
+  return [
+    {
+      action: f.verified
+        ? `Create the index${size}: it serves ${f.statements.length} statement${f.statements.length > 1 ? 's' : ''}${routes}, each planned at least ${formatPercent(f.min_cost_reduction)} cheaper with it (HypoPG)${writes}`
+        : `Check the plan with the index before creating it: the statements scan ${f.table} sequentially and filter or sort on ${f.columns.join(', ')}, but without HypoPG the gain is not verified${writes}`,
+      artifact: `-- Serves:\n${lines.join('\n')}\n${f.ddl}`,
+      expectedGain: f.verified
+        ? `About ${formatSeconds(f.db_s_removed_per_s)} of database time less per second (estimated from the plan costs)`
+        : 'Unknown until the plan with the index is read',
+      confidence: f.verified ? 'high' : 'low',
+      verify: `After creating it, EXPLAIN shows the index in the plans of these statements, and their mean in pg_stat_statements drops`,
+    },
+  ];
+}
 
-/**
- * The table and columns a statement filters by equality with a parameter (`WHERE o.customer_id = $1`, or
- * `= ANY($1)`), read from the normalized SQL text: a heuristic, not a plan. Aliases are resolved through FROM and
- * JOIN; an unqualified column is only attributed when the statement reads a single table. `id` columns are left
- * out (a primary key is indexed already). Null when nothing qualifies.
- */
-export function indexCandidate(sql: string): { table: string; columns: string[] } | null {
-  const q = sql.replace(/\s+/g, ' ').trim();
-  if (!/^(?:WITH|SELECT|UPDATE|DELETE)\b/i.test(q)) return null;
-
-  const tables = new Map<string, string>(); // name or alias → table as written
-  const distinct = new Set<string>();
-  const from = new RegExp(
-    String.raw`(?<!\bFOR |\bDO )\b(?:FROM|JOIN|UPDATE) (${IDENT}(?:\.${IDENT})?)(?![\w$]| ?\()(?: (?:AS )?(${IDENT}))?`,
-    'gi',
-  );
-  for (const m of q.matchAll(from)) {
-    const table = m[1] ?? '';
-    if (table === '' || KEYWORDS.has(table.toLowerCase())) continue;
-    distinct.add(table);
-    tables.set(table.toLowerCase(), table);
-    tables.set((table.split('.').pop() ?? table).toLowerCase(), table);
-    const alias = m[2];
-    if (alias !== undefined && !KEYWORDS.has(alias.toLowerCase())) tables.set(alias.toLowerCase(), table);
-  }
-  if (distinct.size === 0) return null;
-  // `FROM a, b` lists tables the FROM/JOIN scan above does not see: unqualified columns are then ambiguous.
-  const commaJoin = new RegExp(String.raw`\bFROM ${IDENT}(?:\.${IDENT})?(?: (?:AS )?${IDENT})? ?,`, 'i').test(
-    q,
-  );
-  const single = distinct.size === 1 && !commaJoin ? [...distinct][0] : undefined;
-
-  const byTable = new Map<string, string[]>();
-  const condition = new RegExp(
-    String.raw`\b(?:WHERE|AND) \(?(?:(${IDENT})\.)?(${IDENT}) ?= ?(?:\$\d+|ANY ?\( ?\$\d+ ?\))`,
-    'gi',
-  );
-  for (const m of q.matchAll(condition)) {
-    const qualifier = m[1];
-    const column = m[2] ?? '';
-    if (column === '' || column.toLowerCase() === 'id' || KEYWORDS.has(column.toLowerCase())) continue;
-    const table = qualifier !== undefined ? tables.get(qualifier.toLowerCase()) : single;
-    if (table === undefined) continue;
-    const columns = byTable.get(table) ?? [];
-    if (!columns.includes(column)) columns.push(column);
-    byTable.set(table, columns);
-  }
-  let best: { table: string; columns: string[] } | null = null;
-  for (const [table, columns] of byTable) {
-    if (best === null || columns.length > best.columns.length) best = { table, columns };
-  }
-  return best;
+function cacheCandidate(d: Draft<'cache-candidate'>): Recommendation[] {
+  const f = d.facts;
+  const where =
+    f.cache === 'shared'
+      ? `a cache shared by the ${f.instances} instances (Redis, Memcached)`
+      : 'a cache in the process (an LRU map)';
+  const routes = f.routes.length === 0 ? '' : ` in ${f.routes.join(', ')}`;
+  return [
+    {
+      action: `Answer this statement${routes} from ${where}, keyed by its parameters, with a TTL under the ${formatSeconds(f.quiet_s)} in which ${f.tables.join(', ')} saw no write; invalidate on writes if the app makes them`,
+      artifact: `-- Cached, not run ${formatNumber(f.calls_per_s)} times per second:\n${f.statement}`,
+      expectedGain: `Up to ${formatSeconds(f.db_s_per_s)} of database time per second, and a round trip per call`,
+      confidence: 'medium',
+      verify: `Its calls per second in pg_stat_statements drop to the cache's miss rate`,
+    },
+  ];
 }

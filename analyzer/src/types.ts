@@ -85,7 +85,9 @@ export type FindingKind =
   | 'slow-statement'
   | 'pool-saturation'
   | 'n-plus-one'
-  | 'parallelizable-queries';
+  | 'parallelizable-queries'
+  | 'missing-index'
+  | 'cache-candidate';
 
 /** Where a detector's input comes from; a cycle that did not read a source says nothing about its findings. */
 export type Source = 'prometheus' | 'statements' | 'traces';

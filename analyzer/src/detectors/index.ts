@@ -52,8 +52,12 @@ export const DETECTORS: readonly Detector[] = Object.freeze([
   },
 ]);
 
+/** Kinds the database advisor reports (`advisor/`): it reads the app database, not only its statistics. */
+export const ADVISOR_KINDS: readonly FindingKind[] = ['missing-index', 'cache-candidate'];
+
 /** The sources a finding of `kind` rests on. */
 export function needsOf(kind: string): readonly Source[] {
+  if (ADVISOR_KINDS.includes(kind as FindingKind)) return ['statements'];
   return DETECTORS.find((d) => d.kinds.includes(kind as FindingKind))?.needs ?? ['prometheus'];
 }
 

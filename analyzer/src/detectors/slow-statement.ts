@@ -26,6 +26,11 @@ export const MIN_CALLS = 10;
 const MAINTENANCE =
   /^\s*(?:CREATE|ALTER|DROP|VACUUM|ANALYZE|REINDEX|CLUSTER|REFRESH|COMMENT|GRANT|REVOKE|TRUNCATE|EXPLAIN|SET|RESET|SHOW|LOCK)\b/i;
 
+/** Whether a statement is maintenance (DDL, VACUUM, SET …) rather than a query users wait on. */
+export function isMaintenance(sql: string): boolean {
+  return MAINTENANCE.test(sql);
+}
+
 /** Below this many calls σ says more about the first, cold-cache executions than about the statement. */
 export const MIN_CALLS_FOR_SPREAD = 100;
 
@@ -43,7 +48,7 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'slow-
   const findings: Draft<'slow-statement'>[] = [];
   for (const s of snapshot.statements) {
     if (!isNumber(s.meanMs) || !isNumber(s.calls) || s.calls < MIN_CALLS) continue;
-    if (MAINTENANCE.test(s.query)) continue;
+    if (isMaintenance(s.query)) continue;
     const p95Ms = estimatedP95Ms(s);
     if (p95Ms <= limitMs) continue;
     const known = isNumber(s.callsPerSecond);

@@ -248,3 +248,29 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
 
   return { at, window: options.window, windowSeconds, routes, runtime, pools, statements, queries };
 }
+
+/**
+ * A snapshot of the app database alone (no Prometheus, no traces): its statements since pg_stat_statements was
+ * last reset, for `hotpath advise`. The window is the statistics' age.
+ */
+export async function statementSnapshot(
+  databaseUrl: string,
+  options: { readonly service?: string; readonly at?: Date } = {},
+): Promise<Snapshot> {
+  const at = options.at ?? new Date();
+  const counters = await readStatements({
+    databaseUrl,
+    ...(options.service === undefined ? {} : { service: options.service }),
+  });
+  const age = Math.max(0, ...counters.map((c) => c.ageSeconds ?? 0));
+  return {
+    at,
+    window: `${Math.round(age)}s`,
+    windowSeconds: age,
+    routes: [],
+    runtime: [],
+    pools: [],
+    statements: statementStats(counters, undefined, at),
+    queries: { statements: { language: 'sql', text: STATEMENTS_QUERY } },
+  };
+}
