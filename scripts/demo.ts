@@ -157,7 +157,9 @@ async function main(): Promise<void> {
     postgres = await step('starting PostgreSQL', () => startPostgres());
     const shopUrl = await step('creating the shop database', async () => {
       const url = await createDatabase(postgres as PostgresServer, 'shop');
-      await withClient(url, (c) => c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements'));
+      await withClient(url, (c) =>
+        c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg'),
+      );
       return url;
     });
     databaseUrl = shopUrl;

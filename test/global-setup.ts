@@ -30,7 +30,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const templateUrl = await createDatabase(postgres, SHOP_TEMPLATE);
     const pool = new pg.Pool({ connectionString: templateUrl, max: 2 });
     try {
+      // As the compose init does for the app database: statistics, and HypoPG for the index advisor.
       await pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+      await pool.query('CREATE EXTENSION IF NOT EXISTS hypopg');
       await migrateAndSeed(pool, TEST_SEED);
     } finally {
       await pool.end();

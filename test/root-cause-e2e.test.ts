@@ -114,7 +114,9 @@ afterEach(async () => {
 /** An empty database for the bookshop (it seeds itself), with pg_stat_statements as the analyzer needs it. */
 async function bookshopDatabase(): Promise<string> {
   const url = await emptyDatabase('bookshop');
-  await withClient(url, (c) => c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements'));
+  await withClient(url, (c) =>
+    c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg'),
+  );
   return url;
 }
 

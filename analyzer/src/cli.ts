@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
- * `hotpath` — the analyzer's command line: `serve` (the service), `analyze` (one shot, CI gate), `migrate`
+ * `hotpath` — the analyzer's command line: `serve` (the service), `analyze` (one shot, CI gate), `advise` (the
+ * database advisor alone), `migrate`
  * (the store's schema), `token` (API tokens) and `prometheus-config`.
  */
 import { Command, CommanderError } from 'commander';
+import { adviseCommand } from './commands/advise.ts';
 import { analyzeCommand } from './commands/analyze.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { prometheusConfigCommand } from './commands/prometheus-config.ts';
@@ -18,6 +20,7 @@ const program = new Command('hotpath')
   .exitOverride();
 program.addCommand(serveCommand());
 program.addCommand(analyzeCommand());
+program.addCommand(adviseCommand());
 program.addCommand(migrateCommand());
 program.addCommand(tokenCommand());
 program.addCommand(prometheusConfigCommand());

@@ -17,6 +17,7 @@ export function renderJson(analysis: Analysis): string {
       window: analysis.snapshot.window,
       findings: analysis.findings,
       counts: counts(analysis.findings),
+      ...(analysis.advisor === undefined ? {} : { advisor: analysis.advisor }),
     },
     null,
     2,
@@ -29,9 +30,25 @@ export function counts(findings: readonly Finding[]): Record<'critical' | 'warni
   return out;
 }
 
+/** What the database advisor did and could not do, one line each: never a silent gap. */
+export function advisorLines(analysis: Analysis): string[] {
+  const a = analysis.advisor;
+  if (a === undefined) return [];
+  if (!a.ran) return [`Database advisor: did not run (${a.error ?? 'unknown error'}).`];
+  const hypo = a.hypopg === null ? 'HypoPG not installed: index advice not verified' : `HypoPG ${a.hypopg}`;
+  return [
+    `Database advisor: planned ${a.planned} of the ${a.statements} statements holding most database time, ${a.candidates} index candidates, ${hypo}.`,
+    ...a.unplanned.map((u) => `  could not plan ${u.statement}: ${u.error}`),
+    ...a.notes.map((n) => `  ${n}`),
+  ];
+}
+
 export function renderTable(analysis: Analysis): string {
   const { findings, snapshot } = analysis;
-  const header = `Hotpath analysis — window ${snapshot.window}, ${snapshot.routes.length} routes, ${snapshot.runtime.length} instances, ${snapshot.statements.length} statements`;
+  const header = [
+    `Hotpath analysis — window ${snapshot.window}, ${snapshot.routes.length} routes, ${snapshot.runtime.length} instances, ${snapshot.statements.length} statements`,
+    ...advisorLines(analysis),
+  ].join('\n');
   if (findings.length === 0) return `${header}\nNo bottleneck found: every objective is met.\n`;
   const rows = findings.map((f, i) => [
     String(i + 1),
@@ -66,6 +83,7 @@ export function renderMarkdown(analysis: Analysis): string {
     findings.length === 0
       ? 'No bottleneck found: every objective is met.'
       : `${c.critical} critical, ${c.warning} warning, ${c.info} info — ranked by impact (seconds of user time lost per second).`,
+    ...advisorLines(analysis).map((l) => (l.startsWith('  ') ? `- ${l.trim()}` : `\n${l}`)),
   ];
   for (const f of [...findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity])) {
     lines.push('', `### ${f.severity.toUpperCase()} · ${f.title}`, '', f.summary, '');

@@ -34,6 +34,8 @@ SQL
 
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname shop <<'SQL'
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+-- The index advisor's hypothetical indexes (stack/postgres/Dockerfile installs the package): backend-local, no writes.
+CREATE EXTENSION IF NOT EXISTS hypopg;
 -- EXPLAIN needs SELECT on the tables a statement reads; the demo creates its tables as `shop`.
 ALTER DEFAULT PRIVILEGES FOR ROLE shop IN SCHEMA public GRANT SELECT ON TABLES TO hotpath_observer;
 GRANT USAGE ON SCHEMA public TO hotpath_observer;
