@@ -1,5 +1,13 @@
 /** `npm run bench`: every benchmark, printing ratios measured side by side in this one run. */
+import { benchAdvisor } from './advisor.ts';
 import { benchHttpOverhead } from './http-overhead.ts';
 
-console.log('bench: instrumentation overhead');
-await benchHttpOverhead();
+const only = process.argv[2];
+if (only === undefined || only === 'overhead') {
+  console.log('bench: instrumentation overhead');
+  await benchHttpOverhead();
+}
+if (only === undefined || only === 'advisor') {
+  console.log('bench: index advisor, before and after its DDL');
+  await benchAdvisor();
+}

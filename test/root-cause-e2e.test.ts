@@ -52,9 +52,14 @@ async function demoTruth(): Promise<Truth[]> {
       matches: (f) => f.subject === loop && routesOf(f).includes('GET /api/categories/:category/products'),
     },
     {
+      // The advisor's index, verified with HypoPG, led by the column the fault dropped; the slow statement is
+      // its evidence.
       fault: 'missing-index',
-      kinds: ['slow-statement'],
-      matches: (f) => String(f.evidence.values.statement).includes('o.customer_id = $1'),
+      kinds: ['missing-index'],
+      matches: (f) =>
+        f.subject.startsWith('public.orders (customer_id') &&
+        f.evidence.values.verified === 'true' &&
+        String(f.evidence.values.ddl).startsWith('CREATE INDEX CONCURRENTLY ON public.orders (customer_id'),
     },
     {
       fault: 'event-loop-block',

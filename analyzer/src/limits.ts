@@ -8,6 +8,8 @@ export interface DetectorLimits {
   readonly slowEndpoint: { readonly p95Seconds: number; readonly minRequestRatePerS: number };
   readonly errorRate: { readonly ratio: number; readonly minRequestRatePerS: number };
   readonly slowStatement: { readonly p95Seconds: number };
+  /** The database advisor: the tail of database time it neither plans nor reports on (a share, 0–1). */
+  readonly advisor: { readonly minShare: number };
   readonly eventLoop: { readonly p99Seconds: number; readonly utilization: number };
   readonly memoryLeak: { readonly bytesPerHour: number };
   readonly cpu: { readonly cores: number };
@@ -46,6 +48,7 @@ export function limitsFor(o: Objectives): DetectorLimits {
     },
     errorRate: { ratio: o.api.error_rate_percent / 100, minRequestRatePerS: o.api.min_request_rate_per_s },
     slowStatement: { p95Seconds: o.database.query_p95_ms / 1000 },
+    advisor: { minShare: o.database.advice_min_share_percent / 100 },
     eventLoop: {
       p99Seconds: o.runtime.event_loop_p99_ms / 1000,
       utilization: o.runtime.event_loop_utilization,

@@ -17,7 +17,10 @@ const api = z.strictObject({
   error_rate_percent: z.number().positive().max(100),
   min_request_rate_per_s: z.number().nonnegative(),
 });
-const database = z.strictObject({ query_p95_ms: positive });
+const database = z.strictObject({
+  query_p95_ms: positive,
+  advice_min_share_percent: z.number().nonnegative().max(100),
+});
 const frontend = z.strictObject({
   page_load_p75_ms: positive,
   lcp_p75_ms: positive,

@@ -105,6 +105,8 @@ describe('database advisor', () => {
     expect(
       readings?.kind === 'missing-index' ? readings.facts.statements.map((s) => s.statement).sort() : [],
     ).toEqual([READINGS_LATEST, READINGS_RANGE].sort());
+    // The costs before and after, per statement, in the stored evidence.
+    expect(readings?.evidence.plan).toMatch(/^cost [\d,.]+ → [\d,.]+: SELECT avg\(value\) FROM readings/m);
     for (const d of indexes) {
       if (d.kind !== 'missing-index') continue;
       expect(d.facts.verified).toBe(true);
@@ -165,6 +167,34 @@ describe('database advisor', () => {
     } finally {
       await holder.query('ROLLBACK');
       await holder.end();
+    }
+  });
+
+  it('prints DDL that, applied, turns the sequential scan into an index scan', async () => {
+    const advice = await advise(await statementSnapshot(url, { service: 'shop' }), {
+      databaseUrl: url,
+      limits,
+    });
+    const index = advice.drafts.find((d) => d.subject === 'public.readings (sensor_id, taken_at)');
+    const ddl = index?.kind === 'missing-index' ? index.facts.ddl : '';
+    const plan = async () =>
+      JSON.stringify(
+        (
+          await run(
+            url,
+            `EXPLAIN (FORMAT JSON) ${READINGS_RANGE.replace('$1', '42').replace('$2', "'2026-01-05'")}`,
+          )
+        ).rows,
+      );
+    expect(await plan()).toContain('"Seq Scan"');
+    await run(url, ddl);
+    try {
+      const after = await plan();
+      expect(after).not.toContain('"Seq Scan"');
+      expect(after).toMatch(/"Node Type":"(Index|Index Only|Bitmap Index) Scan"/);
+      expect(after).toContain('readings_sensor_id_taken_at_idx');
+    } finally {
+      await run(url, 'DROP INDEX readings_sensor_id_taken_at_idx');
     }
   });
 });

@@ -3,7 +3,9 @@
  * before a person creates one, and which statements only read tables nobody writes (cache candidates).
  *
  * 1. Workload: the window's statements by total time, whatever their mean (a 20 ms statement on every list
- *    page outweighs a 2 s report run twice), until they hold 95 % of the database time.
+ *    page outweighs a 2 s report run twice), until only the tail is left (slo.yaml's advice_min_share_percent);
+ *    what would remove less than that tail is not reported either, unless it serves a statement over the
+ *    objective.
  * 2. Plans: each statement's generic plan (never executed).
  * 3. Candidates from the AST (`candidates.ts`), minus what an existing index already leads with.
  * 4. Each candidate as a HypoPG index: every workload statement on its table is planned again; then a small set
@@ -41,9 +43,7 @@ import { AdvisorSession, messageOf, type PlanNode, type TableInfo, writtenName }
 import { planFeatures, scansSequentially } from './plan.ts';
 import { chooseIndexes, type IndexCandidate, MIN_COST_REDUCTION } from './select.ts';
 
-/** The workload: statements by total time until they hold this share of the database time. */
-export const WORKLOAD_SHARE = 0.95;
-/** And at most this many: each costs one plan per candidate of its tables. */
+/** At most this many workload statements: each costs one plan per candidate of its tables. */
 export const MAX_STATEMENTS = 50;
 
 export interface AdviseOptions {
@@ -90,8 +90,11 @@ function rates(s: StatementStats, windowSeconds: number): { calls: number; secon
   return { calls, seconds: (calls * s.meanMs) / 1000 };
 }
 
-/** The workload statements: by total time, until `WORKLOAD_SHARE` of it, at most `MAX_STATEMENTS`. */
-export function workload(statements: readonly StatementStats[]): StatementStats[] {
+/**
+ * The workload statements: by total time, until they hold all but `tail` of it (the SLO file's
+ * advice_min_share_percent), at most `MAX_STATEMENTS`.
+ */
+export function workload(statements: readonly StatementStats[], tail: number): StatementStats[] {
   const eligible = statements
     .filter((s) => isNumber(s.calls) && s.calls >= MIN_CALLS && !isMaintenance(s.query))
     .sort((a, b) => b.totalMs - a.totalMs);
@@ -99,7 +102,7 @@ export function workload(statements: readonly StatementStats[]): StatementStats[
   const out: StatementStats[] = [];
   let held = 0;
   for (const s of eligible) {
-    if (out.length >= MAX_STATEMENTS || (total > 0 && held >= WORKLOAD_SHARE * total)) break;
+    if (out.length >= MAX_STATEMENTS || (total > 0 && held >= (1 - tail) * total)) break;
     out.push(s);
     held += s.totalMs;
   }
@@ -126,8 +129,15 @@ export function routesByFingerprint(snapshot: Snapshot): Map<string, string[]> {
   return new Map([...out].map(([k, v]) => [k, [...v].sort()]));
 }
 
+/** The database time per second of the window, over every statement (the base of the advisor's shares). */
+function databaseTime(snapshot: Snapshot): number {
+  return snapshot.statements.reduce((sum, s) => sum + rates(s, snapshot.windowSeconds).seconds, 0);
+}
+
 export async function advise(snapshot: Snapshot, options: AdviseOptions): Promise<Advice> {
-  const chosen = workload(snapshot.statements);
+  // One database, one service: the tail is that service's.
+  const tail = options.limits(snapshot.statements[0]?.service ?? '').advisor.minShare;
+  const chosen = workload(snapshot.statements, tail);
   const empty = {
     hypopg: null,
     statements: chosen.length,
@@ -144,7 +154,7 @@ export async function advise(snapshot: Snapshot, options: AdviseOptions): Promis
     return { drafts: [], coverage: { ran: false, ...empty, error: `cannot connect: ${messageOf(error)}` } };
   }
   try {
-    return await run(session, snapshot, chosen, options);
+    return await run(session, snapshot, chosen, options, tail);
   } catch (error) {
     return {
       drafts: [],
@@ -160,6 +170,7 @@ async function run(
   snapshot: Snapshot,
   statements: readonly StatementStats[],
   options: AdviseOptions,
+  tail: number,
 ): Promise<Advice> {
   const notes: string[] = [];
   const unplanned: { statement: string; error: string }[] = [];
@@ -300,8 +311,24 @@ async function run(
   }
 
   drafts.push(...cacheCandidates(snapshot, planned, catalog, routesOf, limitsOf));
+  // What removes less than the tail is not worth its write and review cost, unless it serves a statement over
+  // the objective (its severity says so). Said, not dropped silently.
+  const total = databaseTime(snapshot);
+  const worth = (d: Draft<'missing-index' | 'cache-candidate'>): number =>
+    d.kind === 'cache-candidate'
+      ? d.facts.db_s_per_s
+      : d.facts.verified
+        ? d.facts.db_s_removed_per_s
+        : // Not verified: what it would remove is unknown; what its statements hold bounds it.
+          d.facts.statements.reduce((x, st) => x + st.db_s_per_s, 0);
+  const material = drafts.filter((d) => d.severity !== 'info' || total <= 0 || worth(d) >= tail * total);
+  if (material.length < drafts.length) {
+    notes.push(
+      `${drafts.length - material.length} more index or cache candidate${drafts.length - material.length > 1 ? 's' : ''} would remove less than ${formatPercent(tail)} of the database time (advice_min_share_percent): not reported.`,
+    );
+  }
   return {
-    drafts,
+    drafts: material,
     coverage: {
       ran: true,
       hypopg: session.hypopg,
@@ -401,7 +428,7 @@ function missingIndex(
   const writes = writesPerSecond(cand.table);
   const routes = [...new Set(statements.flatMap((s) => s.routes))].sort();
   const dbTime = statements.reduce((sum, s) => sum + s.db_s_per_s, 0);
-  const held = snapshot.statements.reduce((sum, s) => sum + rates(s, snapshot.windowSeconds).seconds, 0);
+  const held = databaseTime(snapshot);
   const costs = statements
     .map((s) =>
       s.cost_after === undefined
@@ -450,6 +477,14 @@ function missingIndex(
     evidence: {
       window: snapshot.window,
       queries: evidenceQueries(snapshot, ['statements']),
+      // Per statement served: the planned cost without and with the index, and what the plan shows now.
+      plan: statements
+        .map(
+          (st) =>
+            `cost ${formatNumber(st.cost_before)}${st.cost_after === undefined ? '' : ` → ${formatNumber(st.cost_after)}`}: ` +
+            `${shortSql(st.statement, 160)}${st.plan_before.length === 0 ? '' : ` (${st.plan_before.join('; ')})`}`,
+        )
+        .join('\n'),
     },
   });
 }
