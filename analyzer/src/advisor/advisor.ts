@@ -311,20 +311,32 @@ async function run(
   }
 
   drafts.push(...cacheCandidates(snapshot, planned, catalog, routesOf, limitsOf));
-  // What removes less than the tail is not worth its write and review cost, unless it serves a statement over
-  // the objective (its severity says so). Said, not dropped silently.
+  // Worth a person's time, or not reported (and said so): it must remove at least the tail's share of the
+  // database time, and matter on its own: per call (the tail's share of the statement objective, so users see
+  // it) or in total (the tail's share of one database backend, a second per second). Whatever serves a
+  // statement over the objective is reported regardless: its severity says so.
   const total = databaseTime(snapshot);
-  const worth = (d: Draft<'missing-index' | 'cache-candidate'>): number =>
-    d.kind === 'cache-candidate'
-      ? d.facts.db_s_per_s
-      : d.facts.verified
-        ? d.facts.db_s_removed_per_s
-        : // Not verified: what it would remove is unknown; what its statements hold bounds it.
-          d.facts.statements.reduce((x, st) => x + st.db_s_per_s, 0);
-  const material = drafts.filter((d) => d.severity !== 'info' || total <= 0 || worth(d) >= tail * total);
+  const objectiveMs = limitsOf(snapshot.statements[0]?.service ?? '').slowStatement.p95Seconds * 1000;
+  const worth = (d: Draft<'missing-index' | 'cache-candidate'>): { total: number; perCallMs: number } => {
+    if (d.kind === 'cache-candidate') return { total: d.facts.db_s_per_s, perCallMs: d.facts.mean_ms };
+    const f = d.facts;
+    // Not verified: what it would remove is unknown; what its statements hold bounds it.
+    const saved = (st: ServedStatement) =>
+      st.cost_after === undefined || st.cost_before <= 0 ? 1 : 1 - st.cost_after / st.cost_before;
+    return {
+      total: f.verified ? f.db_s_removed_per_s : f.statements.reduce((x, st) => x + st.db_s_per_s, 0),
+      perCallMs: Math.max(0, ...f.statements.map((st) => st.mean_ms * saved(st))),
+    };
+  };
+  const material = drafts.filter((d) => {
+    if (d.severity !== 'info') return true;
+    const w = worth(d);
+    return w.total >= tail * total && (w.perCallMs >= tail * objectiveMs || w.total >= tail);
+  });
   if (material.length < drafts.length) {
+    const n = drafts.length - material.length;
     notes.push(
-      `${drafts.length - material.length} more index or cache candidate${drafts.length - material.length > 1 ? 's' : ''} would remove less than ${formatPercent(tail)} of the database time (advice_min_share_percent): not reported.`,
+      `${n} more index or cache candidate${n > 1 ? 's' : ''} would save less than ${formatPercent(tail)} (advice_min_share_percent) of the database time, or too little per call and in total to matter: not reported.`,
     );
   }
   return {

@@ -39,9 +39,9 @@ describe('hotpath advise', () => {
       url,
       `CREATE EXTENSION pg_stat_statements;
        CREATE TABLE plans (id serial PRIMARY KEY, code text NOT NULL, name text NOT NULL);
-       INSERT INTO plans (code, name) SELECT 'p' || i, 'Plan ' || i FROM generate_series(1, 50000) AS i;
+       INSERT INTO plans (code, name) SELECT 'p' || i, 'Plan ' || i FROM generate_series(1, 300000) AS i;
        CREATE TABLE prices (id serial PRIMARY KEY, code text NOT NULL, name text NOT NULL);
-       INSERT INTO prices (code, name) SELECT 'p' || i, 'Price ' || i FROM generate_series(1, 50000) AS i;
+       INSERT INTO prices (code, name) SELECT 'p' || i, 'Price ' || i FROM generate_series(1, 300000) AS i;
        CREATE ROLE ${role} LOGIN;
        GRANT pg_read_all_stats TO ${role};
        GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role};`,
