@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '../../../scripts/lib/postgres.ts';
 import { emptyDatabase } from '../../../test/harness.ts';
 import { limitsFor } from '../limits.ts';
 import { loadSlo, objectivesFor, sloFilePath } from '../slo.ts';
@@ -14,15 +15,9 @@ import { advise } from './advisor.ts';
 const slo = loadSlo(sloFilePath());
 const limits = () => limitsFor(objectivesFor(slo, 'shop'));
 
-async function run(url: string, sql: string, params: unknown[] = []) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(sql, params);
-  } finally {
-    await c.end();
-  }
-}
+/** One statement over its own connection (the harness's helper). */
+const run = (url: string, sql: string, params: unknown[] = []) =>
+  withClient(url, (c) => c.query(sql, params));
 
 /** Runs each [sql, params(i)] `times` times over one connection. */
 async function workload(url: string, statements: [string, (i: number) => unknown[]][], times: number) {

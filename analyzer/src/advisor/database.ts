@@ -64,16 +64,21 @@ export interface AdvisorSessionOptions {
   readonly databaseUrl: string;
   /** Per statement the advisor sends (default 5 s): a plan that takes longer is reported, not waited for. */
   readonly statementTimeoutMs?: number;
+  /** As pg_stat_activity shows the session (default `hotpath-advisor`). */
+  readonly applicationName?: string;
 }
 
-const PREPARED = 'hotpath_advisor';
+const PREPARED = 'hotpath_plan';
 
 /** Always quoted: the parser already folded unquoted names, so quoting keeps them exactly as meant. */
 function ident(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** An error's message; each one of an AggregateError (pg connecting to every address of a host). */
 export function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0)
+    return error.errors.map(messageOf).join('; ');
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -93,7 +98,7 @@ export class AdvisorSession {
     const timeout = options.statementTimeoutMs ?? 5_000;
     const client = new pg.Client({
       connectionString: options.databaseUrl,
-      application_name: 'hotpath-advisor',
+      application_name: options.applicationName ?? 'hotpath-advisor',
       connectionTimeoutMillis: 5_000,
       statement_timeout: timeout,
       // PREPARE takes the tables' share locks: behind a migration's exclusive lock, give up rather than queue.

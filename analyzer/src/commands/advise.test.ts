@@ -6,18 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '../../../scripts/lib/postgres.ts';
 import { emptyDatabase } from '../../../test/harness.ts';
 import { hotpath } from './run-cli.ts';
 
-async function sql(url: string, text: string, params: unknown[] = []) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(text, params);
-  } finally {
-    await c.end();
-  }
-}
+/** One statement over its own connection (the harness's helper). */
+const sql = (url: string, text: string, params: unknown[] = []) =>
+  withClient(url, (c) => c.query(text, params));
 
 interface Reported {
   kind: string;
