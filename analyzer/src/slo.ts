@@ -17,9 +17,14 @@ const api = z.strictObject({
   error_rate_percent: z.number().positive().max(100),
   min_request_rate_per_s: z.number().nonnegative(),
 });
-const database = z.strictObject({
+const databaseFields = {
   query_p95_ms: positive,
   advice_min_share_percent: z.number().nonnegative().max(100),
+};
+const database = z.strictObject({
+  ...databaseFields,
+  // Optional so SLO files written before the advisor stay valid; the default is the one slo.yaml states.
+  advice_min_share_percent: databaseFields.advice_min_share_percent.default(5),
 });
 const frontend = z.strictObject({
   page_load_p75_ms: positive,
@@ -39,7 +44,8 @@ const runtime = z.strictObject({
 const objectives = z.strictObject({ api, database, frontend, runtime });
 const overrides = z.strictObject({
   api: api.partial().optional(),
-  database: database.partial().optional(),
+  // Without the default: an override that leaves a key out inherits it from `defaults`.
+  database: z.strictObject(databaseFields).partial().optional(),
   frontend: frontend.partial().optional(),
   runtime: runtime.partial().optional(),
 });
