@@ -224,6 +224,10 @@ export interface FactsByKind {
     readonly index_bytes?: number;
     /** Rows written per second to the table (n_mod_since_analyze over the time since it was analyzed). */
     readonly table_writes_per_s?: number;
+    /** pganalyze's Index Write Overhead: index entry bytes per table row byte, from average column widths. */
+    readonly write_overhead?: number;
+    /** Index bytes those writes would add per second (entry size × rows written/s; an upper bound). */
+    readonly index_write_bytes_per_s?: number;
     readonly statements: readonly ServedStatement[];
     /** Routes whose traces ran one of the statements (empty without traces). */
     readonly routes: readonly string[];

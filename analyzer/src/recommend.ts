@@ -458,7 +458,10 @@ function missingIndex(d: Draft<'missing-index'>): Recommendation[] {
   const writes =
     f.table_writes_per_s === undefined
       ? ''
-      : `; ${formatNumber(f.table_writes_per_s)} rows written per second to ${f.table} will each update it too`;
+      : `; ${formatNumber(f.table_writes_per_s)} rows written per second to ${f.table} will each update it too` +
+        (f.index_write_bytes_per_s === undefined || f.write_overhead === undefined
+          ? ''
+          : ` (about ${formatBytes(f.index_write_bytes_per_s)}/s of index writes, ${formatNumber(f.write_overhead)} bytes per table byte)`);
   const routes = f.routes.length === 0 ? '' : ` (routes ${f.routes.join(', ')})`;
   return [
     {

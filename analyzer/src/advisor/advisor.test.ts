@@ -100,6 +100,12 @@ describe('database advisor', () => {
     expect(
       readings?.kind === 'missing-index' ? readings.facts.statements.map((s) => s.statement).sort() : [],
     ).toEqual([READINGS_LATEST, READINGS_RANGE].sort());
+    // pganalyze's write overhead from pg_stats' widths: an entry of 8 + 4 (int) + 8 (timestamptz) bytes per
+    // row of 24 + 8 + 4 + 8 + 8; nothing written since ANALYZE, so no index bytes written yet.
+    expect(readings?.kind === 'missing-index' ? readings.facts : {}).toMatchObject({
+      write_overhead: Math.round((20 / 52) * 1000) / 1000,
+      index_write_bytes_per_s: 0,
+    });
     // The costs before and after, per statement, in the stored evidence.
     expect(readings?.evidence.plan).toMatch(/^cost [\d,.]+ → [\d,.]+: SELECT avg\(value\) FROM readings/m);
     for (const d of indexes) {

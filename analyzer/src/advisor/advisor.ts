@@ -21,6 +21,7 @@ import {
   draft,
   evidenceQueries,
   findingId,
+  formatBytes,
   formatNumber,
   formatPercent,
   formatRate,
@@ -236,7 +237,13 @@ async function run(
     const costed: IndexCandidate[] = [];
     for (const { c, table, ddl } of candidates.values()) {
       const bytes = await session.withIndexes([hypoDdl(ddl)], async (sizes) => sizes[0] ?? 0);
-      costed.push({ key: ddl, columns: c.columns.length, bytes, writesPerSecond: writesPerSecond(table) });
+      const overhead = writeOverhead(table, c.columns);
+      costed.push({
+        key: ddl,
+        columns: c.columns.length,
+        bytes,
+        writeBytesPerSecond: overhead === null ? null : overhead.indexBytesPerSecond,
+      });
     }
     const evaluate = async (chosenKeys: readonly string[], key: string) => {
       const tableKey = candidates.get(key)?.tableKey;
@@ -399,6 +406,28 @@ function writesPerSecond(table: TableInfo): number | null {
   return w === null || w.overSeconds <= 0 ? null : w.rows / w.overSeconds;
 }
 
+/** PostgreSQL's heap tuple header (23 bytes, aligned) and a b-tree index tuple's header with its line pointer. */
+const HEAP_TUPLE_HEADER_BYTES = 24;
+const INDEX_TUPLE_HEADER_BYTES = 8;
+
+/**
+ * pganalyze's Index Write Overhead (docs: indexing-engine/index-write-overhead): bytes written to the index per
+ * byte written to the table, index entry size / row size, from the columns' average widths; and the index bytes
+ * that makes per second at the table's write rate. An upper bound: deletes and HOT updates write no index entry,
+ * and `n_mod_since_analyze` counts them.
+ */
+function writeOverhead(
+  table: TableInfo,
+  columns: readonly string[],
+): { ratio: number; indexBytesPerSecond: number } | null {
+  const writes = writesPerSecond(table);
+  if (writes === null) return null;
+  const width = (c: string) => table.width.get(c) ?? 32;
+  const entry = INDEX_TUPLE_HEADER_BYTES + columns.reduce((sum, c) => sum + width(c), 0);
+  const row = HEAP_TUPLE_HEADER_BYTES + table.columns.reduce((sum, c) => sum + width(c), 0);
+  return { ratio: entry / row, indexBytesPerSecond: entry * writes };
+}
+
 function servedStatement(p: Planned, routes: readonly string[], after: number | undefined): ServedStatement {
   return {
     fingerprint: p.s.fingerprint,
@@ -438,6 +467,7 @@ function missingIndex(
   const columns = cand.c.columns.map((c) => cand.table.quoted.get(c) ?? c);
   const subject = `${cand.table.qualified} (${columns.join(', ')})`;
   const writes = writesPerSecond(cand.table);
+  const overhead = writeOverhead(cand.table, cand.c.columns);
   const routes = [...new Set(statements.flatMap((s) => s.routes))].sort();
   const dbTime = statements.reduce((sum, s) => sum + s.db_s_per_s, 0);
   const held = databaseTime(snapshot);
@@ -468,9 +498,11 @@ function missingIndex(
       (verified
         ? `; with the index in place (HypoPG, hypothetical), their plans cost less, removing about ${formatSeconds(removed)} of database time per second.`
         : '. HypoPG is not installed, so the gain was not measured on a plan.') +
-      (writes === null
+      (writes === null || overhead === null
         ? ''
-        : ` The table takes ${formatRate(writes, 'rows written/s')}, each of which would also update the index.`) +
+        : ` The table takes ${formatRate(writes, 'rows written/s')}, each of which would also write the index: ` +
+          `${formatNumber(round(overhead.ratio, 2))} bytes of index per byte of table, about ` +
+          `${formatBytes(overhead.indexBytesPerSecond)}/s at this rate.`) +
       (routes.length === 0 ? '' : ` Routes: ${routes.join(', ')}.`),
     facts: {
       table: cand.table.qualified,
@@ -482,6 +514,12 @@ function missingIndex(
       table_rows: cand.table.rows,
       ...(bytes === undefined ? {} : { index_bytes: bytes }),
       ...(writes === null ? {} : { table_writes_per_s: round(writes, 3) }),
+      ...(overhead === null
+        ? {}
+        : {
+            write_overhead: round(overhead.ratio, 3),
+            index_write_bytes_per_s: round(overhead.indexBytesPerSecond, 1),
+          }),
       statements,
       routes,
       fingerprints: statements.map((s) => s.fingerprint),

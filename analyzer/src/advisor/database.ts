@@ -54,6 +54,11 @@ export interface TableInfo {
   /** pg_stats' n_distinct (negative: a fraction of the rows), by column. */
   readonly distinct: ReadonlyMap<string, number>;
   /**
+   * Average stored width of each column, bytes: pg_stats' avg_width, else the type's fixed length, else 32
+   * (what PostgreSQL's own get_typavgwidth assumes for a variable-width type it knows nothing of).
+   */
+  readonly width: ReadonlyMap<string, number>;
+  /**
    * Rows inserted, updated or deleted since the table was last analyzed, and how long ago that was
    * (pg_stat_user_tables.n_mod_since_analyze): a write rate over a known stretch; null if never analyzed.
    */
@@ -199,6 +204,7 @@ export class AdvisorSession {
       bytes: number;
       columns: string[];
       quoted: string[];
+      widths: number[];
       qualified: string;
       mods: number | null;
       since_analyze_s: number | null;
@@ -210,6 +216,11 @@ export class AdvisorSession {
                     WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum) AS columns,
               array(SELECT quote_ident(attname) FROM pg_attribute
                     WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum) AS quoted,
+              array(SELECT coalesce(st.avg_width, CASE WHEN a.attlen > 0 THEN a.attlen ELSE 32 END)::float8
+                    FROM pg_attribute a
+                    LEFT JOIN pg_stats st ON st.schemaname = n.nspname AND st.tablename = c.relname
+                                         AND st.attname = a.attname
+                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS widths,
               quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qualified,
               s.n_mod_since_analyze::float8 AS mods,
               extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze))::float8 AS since_analyze_s
@@ -253,6 +264,7 @@ export class AdvisorSession {
         bytes: r.bytes,
         columns: r.columns,
         quoted: new Map(r.columns.map((c, i) => [c, r.quoted[i] ?? c])),
+        width: new Map(r.columns.map((c, i) => [c, r.widths[i] ?? 32])),
         indexes: indexes
           .filter((i) => i.table === r.oid)
           .map((i) => ({

@@ -21,8 +21,8 @@ export interface IndexCandidate {
   readonly columns: number;
   /** Estimated size (HypoPG), bytes. */
   readonly bytes: number;
-  /** Rows written per second to its table (each also writes the index), when known. */
-  readonly writesPerSecond: number | null;
+  /** Bytes written to the index per second by the table's writes (pganalyze's write overhead), when known. */
+  readonly writeBytesPerSecond: number | null;
 }
 
 /**
@@ -84,15 +84,15 @@ export async function chooseIndexes(
   return chosen;
 }
 
-/** More time removed; on a tie (within 1 %), fewer columns, then the smaller index, then fewer writes. */
+/** More time removed; on a tie (within 1 %), fewer columns, then the smaller index, then fewer bytes written. */
 function better(a: IndexCandidate, av: Chosen, b: IndexCandidate, bv: Chosen): boolean {
   const tie =
     Math.abs(av.secondsPerSecond - bv.secondsPerSecond) <= 0.01 * Math.max(bv.secondsPerSecond, 1e-12);
   if (!tie) return av.secondsPerSecond > bv.secondsPerSecond;
   if (a.columns !== b.columns) return a.columns < b.columns;
   if (a.bytes !== b.bytes) return a.bytes < b.bytes;
-  const aw = a.writesPerSecond ?? 0;
-  const bw = b.writesPerSecond ?? 0;
+  const aw = a.writeBytesPerSecond ?? 0;
+  const bw = b.writeBytesPerSecond ?? 0;
   if (aw !== bw) return aw < bw;
   return a.key < b.key;
 }

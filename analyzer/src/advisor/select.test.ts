@@ -1,0 +1,91 @@
+/**
+ * The set choice alone, with a planner written as a table: which statement costs what under which indexes.
+ * The advisor test shows it on real plans; this one pins the rules (Dexter's 50 %, one index for several
+ * statements, indexes that only help together, ties) where a real planner would hide which one decided.
+ */
+import { describe, expect, it } from 'vitest';
+import { chooseIndexes, type Evaluate, type IndexCandidate } from './select.ts';
+
+const candidate = (key: string, columns = 1, bytes = 1000, writeBytesPerSecond: number | null = null) =>
+  ({ key, columns, bytes, writeBytesPerSecond }) satisfies IndexCandidate;
+
+/** Costs by statement for a set of indexes (sorted keys joined by '+'); a set not listed costs as without. */
+function planner(base: Record<string, number>, table: Record<string, Record<string, number>>): Evaluate {
+  return async (chosen, c) => {
+    const key = [...chosen, c].sort().join('+');
+    return new Map(Object.entries({ ...base, ...(table[key] ?? {}) }));
+  };
+}
+
+describe('chooseIndexes', () => {
+  it('takes the index serving several statements before one serving one, and a second only if it halves again', async () => {
+    const base = { s1: 100, s2: 100, s3: 100 };
+    const statements = Object.entries(base).map(([id, cost]) => ({ id, cost, secondsPerSecond: 0.1 }));
+    const chosen = await chooseIndexes(
+      statements,
+      [candidate('one'), candidate('shared', 2)],
+      planner(base, {
+        shared: { s1: 40, s2: 40, s3: 40 },
+        one: { s1: 10 },
+        'one+shared': { s1: 10, s2: 40, s3: 40 },
+      }),
+    );
+    expect(chosen.map((c) => c.key)).toEqual(['shared', 'one']);
+    expect(chosen[0]?.serves.map((s) => s.id)).toEqual(['s1', 's2', 's3']);
+    expect(chosen[0]?.secondsPerSecond).toBeCloseTo(3 * 0.1 * 0.6);
+    // The second is weighed against what the first left: 40 → 10 of a base of 100.
+    expect(chosen[1]?.serves).toEqual([{ id: 's1', before: 40, after: 10 }]);
+    expect(chosen[1]?.secondsPerSecond).toBeCloseTo(0.1 * 0.3);
+  });
+
+  it('keeps nothing that cuts a cost by less than half (Dexter)', async () => {
+    const base = { s1: 100 };
+    const chosen = await chooseIndexes(
+      [{ id: 's1', cost: 100, secondsPerSecond: 1 }],
+      [candidate('weak')],
+      planner(base, { weak: { s1: 51 } }),
+    );
+    expect(chosen).toEqual([]);
+    const halved = await chooseIndexes(
+      [{ id: 's1', cost: 100, secondsPerSecond: 1 }],
+      [candidate('weak')],
+      planner(base, { weak: { s1: 50 } }),
+    );
+    expect(halved.map((c) => c.key)).toEqual(['weak']);
+  });
+
+  it('finds two indexes that only help together, planning each round with what is already chosen', async () => {
+    const base = { semi: 1000, inner: 100 };
+    const chosen = await chooseIndexes(
+      [
+        { id: 'semi', cost: 1000, secondsPerSecond: 1 },
+        { id: 'inner', cost: 100, secondsPerSecond: 0.01 },
+      ],
+      [candidate('outer_fk'), candidate('inner_key')],
+      planner(base, {
+        // Alone, the outer index does nothing; the inner one helps a little statement.
+        inner_key: { inner: 10 },
+        'inner_key+outer_fk': { semi: 20, inner: 10 },
+      }),
+    );
+    expect(chosen.map((c) => c.key)).toEqual(['inner_key', 'outer_fk']);
+    expect(chosen[1]?.serves).toEqual([{ id: 'semi', before: 1000, after: 20 }]);
+  });
+
+  it('breaks a tie by fewer columns, then size, then index bytes written', async () => {
+    const base = { s1: 100 };
+    const statements = [{ id: 's1', cost: 100, secondsPerSecond: 1 }];
+    const same = { s1: 10 };
+    const first = async (candidates: IndexCandidate[]) =>
+      (
+        await chooseIndexes(
+          statements,
+          candidates,
+          planner(base, Object.fromEntries(candidates.map((c) => [c.key, same]))),
+        )
+      )[0]?.key;
+    expect(await first([candidate('wide', 2), candidate('narrow', 1)])).toBe('narrow');
+    expect(await first([candidate('big', 1, 2000), candidate('small', 1, 1000)])).toBe('small');
+    expect(await first([candidate('busy', 1, 1000, 500), candidate('quiet', 1, 1000, 5)])).toBe('quiet');
+  });
+});
