@@ -25,6 +25,7 @@ import { RateLimitedDiagLogger } from './diag-logger.ts';
 import { KnexPoolInstrumentation } from './knex-pool-instrumentation.ts';
 import { PgPoolInstrumentation } from './pg-pool-instrumentation.ts';
 import { poolOfQuery } from './pool-wait.ts';
+import { profilingConfig, startProfiling } from './profiling.ts';
 import { RuntimeLimitsInstrumentation } from './runtime-limits-instrumentation.ts';
 import { ALL_METRICS, ATTR } from './semconv.ts';
 import type { TelemetryHandle, TelemetryOptions } from './types.ts';
@@ -177,7 +178,10 @@ export function startTelemetry(options: TelemetryOptions = {}): TelemetryHandle 
   }
   for (const warning of config.warnings) diag.warn(`@hotpath/instrumentation: ${warning}`);
 
-  const noop: TelemetryHandle = { shutdown: async () => {}, flush: async () => {} };
+  // Profiles have their own switch (HOTPATH_PROFILING) and server, and run whether or not the SDK does.
+  const profiling = startProfiling(profilingConfig(config.resourceAttributes['service.name']));
+  const stopProfiling = () => bounded(profiling.stop(), config.shutdownTimeoutMillis, 'profiling stop');
+  const noop: TelemetryHandle = { shutdown: stopProfiling, flush: async () => {} };
   if (config.disabled) {
     global[HANDLE] = noop;
     return noop;
@@ -194,6 +198,7 @@ export function startTelemetry(options: TelemetryOptions = {}): TelemetryHandle 
       views: catalogueViews(),
       instrumentations: instrumentations(config),
       ...(options.spanProcessors === undefined ? {} : { spanProcessors: options.spanProcessors }),
+      ...(profiling.contextManager === undefined ? {} : { contextManager: profiling.contextManager }),
     });
     sdk.start();
   } catch (error) {
@@ -208,7 +213,10 @@ export function startTelemetry(options: TelemetryOptions = {}): TelemetryHandle 
   let stopping: Promise<void> | undefined;
   const handle: TelemetryHandle = {
     shutdown() {
-      stopping ??= bounded(sdk.shutdown(), config.shutdownTimeoutMillis, 'shutdown');
+      stopping ??= Promise.all([
+        bounded(sdk.shutdown(), config.shutdownTimeoutMillis, 'shutdown'),
+        stopProfiling(),
+      ]).then(() => undefined);
       return stopping;
     },
     flush() {
