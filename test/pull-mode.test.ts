@@ -51,6 +51,12 @@ describe('pull mode: the demo scraped by the real Prometheus', () => {
       expect(await promQuery(`nodejs_eventloop_delay_p99_seconds{job="${job}"}`)).toHaveLength(1);
       const heap = await promQuery(`sum(v8js_memory_heap_used_bytes{job="${job}"})`);
       expect(heap[0]?.value).toBeGreaterThan(1_000_000);
+      // What survived the latest mark-compact (start-up runs several): part of the heap in use, never more.
+      const [live] = await promQuery(`hotpath_v8js_heap_live_bytes{job="${job}"}`);
+      expect(live?.value).toBeGreaterThan(1_000_000);
+      expect(live?.value).toBeLessThan(
+        (await promQuery(`hotpath_v8js_heap_size_limit_bytes{job="${job}"}`))[0]?.value ?? 0,
+      );
       expect(await promQuery(`nodejs_eventloop_utilization_ratio{job="${job}"}`)).toHaveLength(1);
       expect((await promQuery(`process_cpu_time_seconds_total{job="${job}"}`)).length).toBeGreaterThan(0);
     });

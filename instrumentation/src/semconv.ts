@@ -229,6 +229,20 @@ export const METRICS = {
     attributes: [],
     source: HOTPATH_RUNTIME,
   },
+  /**
+   * Not semconv: the heap that survived the latest major (mark-compact) collection. `v8js.memory.heap.used` also
+   * counts garbage promoted since the last major GC, and V8 can go minutes without one while the old space grows
+   * into a raised limit, so its minimum climbs in a healthy process. What is left right after a mark-compact is
+   * what the process still references: the series a leak grows. Reported from the first major GC on.
+   */
+  hotpathV8jsHeapLive: {
+    name: 'hotpath.v8js.heap.live',
+    instrument: 'gauge',
+    unit: 'By',
+    description: 'V8 heap bytes in use right after the latest major (mark-compact) garbage collection.',
+    attributes: [],
+    source: HOTPATH_RUNTIME,
+  },
   v8jsGcDuration: {
     name: 'v8js.gc.duration',
     instrument: 'histogram',

@@ -1,5 +1,5 @@
 /**
- * Memory leak: an instance whose heap after GC (the lower envelope of heap used) keeps growing faster than the
+ * Memory leak: an instance whose heap after GC (what each major collection left) keeps growing faster than the
  * objective allows, with an estimate of when it reaches the heap limit when the limit is known.
  */
 
@@ -15,6 +15,7 @@ import {
   severityFor,
 } from '../findings.ts';
 import type { DetectorLimits } from '../limits.ts';
+import { MIN_COLLECTIONS } from '../sources/heap-trend.ts';
 import type { Snapshot } from '../types.ts';
 
 /** A leak that fills the heap within this many hours crashes the process before a daily look: critical. */
@@ -33,12 +34,12 @@ export const LEAK_IMPACT = 0.01;
 export const MIN_GROWN_BYTES = 16 * 1024 * 1024;
 
 /**
- * V8 reclaims the old generation only in major (mark-compact) collections; between two of them the heap's lower
- * envelope climbs with every object promoted since, garbage or not. Growth is memory that survives collection
- * only when the window saw collections to survive: at least this many. (A busy process with a large young
- * generation can go minutes without one; then there is nothing yet to judge, and nothing is reported.)
+ * V8 reclaims the old generation only in major (mark-compact) collections, and the growth is measured on the
+ * heap right after each one (`heap-trend.ts`): the window must have seen enough of them to make a trend. (A busy
+ * process with a large young generation can go minutes without one; then there is nothing yet to judge, and
+ * nothing is reported.)
  */
-export const MIN_MAJOR_GCS = 2;
+export const MIN_MAJOR_GCS = MIN_COLLECTIONS;
 
 export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memory-leak'>[] {
   const limit = limits.memoryLeak.bytesPerHour;

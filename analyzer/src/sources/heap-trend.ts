@@ -1,11 +1,33 @@
 /**
- * Is the heap that survives GC growing, or levelling off? A process warming up (caches filling, the JIT, pools
- * opening) grows fast and then flattens; a leak keeps growing. Both models are fitted to the heap's lower
- * envelope over the window — a straight line, a curve that saturates (c − d·e^(−t/τ), τ searched on a grid), and
- * the two together (a warm-up followed by a leak) — and the one with the lowest Akaike information criterion
- * (residuals, penalised per parameter) wins. The growth reported is the winner's slope at the end of the window:
- * a levelled warm-up has almost none, a leak after its warm-up keeps its slope.
+ * Is the heap that survives GC growing, or levelling off? The points are the heap right after each major
+ * (mark-compact) collection (`hotpath.v8js.heap.live`): between two of them the heap in use also holds garbage
+ * promoted since, and V8 can go minutes without one while the old space grows into a raised limit, so any
+ * envelope of heap-in-use climbs in a healthy process. A process warming up (caches filling, the JIT, pools
+ * opening) grows fast and then flattens; a leak keeps growing. Both models are fitted — a straight line, a curve
+ * that saturates (c − d·e^(−t/τ), τ searched on a grid), and the two together (a warm-up followed by a leak) —
+ * and the one with the lowest Akaike information criterion (residuals, penalised per parameter) wins. The growth
+ * reported is the winner's slope at the end of the window: a levelled warm-up has almost none, a leak after its
+ * warm-up keeps its slope. With fewer points than the curves have parameters plus two, only the line is fitted.
  */
+
+/** Fewer collections than this give no trend: two points make a line with nothing to check it against. */
+export const MIN_COLLECTIONS = 3;
+/** The curves (3 and 4 parameters) are compared only with at least this many points. */
+const MIN_POINTS_FOR_CURVES = 6;
+
+/**
+ * A gauge sampled at a step repeats its value until the next collection changes it: one point per collection,
+ * at the first step that saw it. Non-finite values (gaps) are dropped.
+ */
+export function collections(points: readonly (readonly [number, number])[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const [t, v] of points) {
+    if (!Number.isFinite(v)) continue;
+    if (out.length > 0 && (out.at(-1) as [number, number])[1] === v) continue;
+    out.push([t, v]);
+  }
+  return out;
+}
 
 export interface HeapTrend {
   /** Bytes per hour at the end of the window, by the better model. */
@@ -119,9 +141,9 @@ function aic(sse: number, n: number, parameters: number): number {
   return n * Math.log(Math.max(sse, 1e-9) / n) + 2 * parameters;
 }
 
-/** `points` are [unix seconds, bytes], in time order; null with fewer than 6 points (nothing to tell apart). */
+/** `points` are [unix seconds, bytes], one per collection, in time order; null with too few to make a trend. */
 export function heapTrend(points: readonly (readonly [number, number])[]): HeapTrend | null {
-  if (points.length < 6) return null;
+  if (points.length < MIN_COLLECTIONS) return null;
   const ts = points.map((p) => p[0]);
   const ys = points.map((p) => p[1]);
   const n = points.length;
@@ -129,6 +151,7 @@ export function heapTrend(points: readonly (readonly [number, number])[]): HeapT
   const candidates: { model: HeapTrend['model']; aic: number; slope: number }[] = [
     { model: 'linear', aic: aic(line.sse, n, 2), slope: line.b },
   ];
+  if (n < MIN_POINTS_FOR_CURVES) return { bytesPerHour: line.b * 3600, model: 'linear' };
   const curve = saturating(ts, ys);
   if (curve !== null)
     candidates.push({ model: 'levelling', aic: aic(curve.sse, n, 3), slope: curve.slopeAtEnd });

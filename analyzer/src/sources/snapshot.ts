@@ -11,7 +11,7 @@ import type {
   Snapshot,
   StatementStats,
 } from '../types.ts';
-import { heapTrend } from './heap-trend.ts';
+import { collections, heapTrend } from './heap-trend.ts';
 import type { PrometheusClient, PrometheusSample } from './prometheus.ts';
 import { readStatements, STATEMENTS_QUERY, type StatementSample, statementStats } from './statements.ts';
 
@@ -32,8 +32,6 @@ const POOL = 'job, db_client_connection_pool_name';
 /** The PromQL of every signal for a window; exported so tests and evidence use exactly these. */
 export function snapshotQueries(window: string, windowSeconds: number): Record<string, EvidenceQuery> {
   const w = window;
-  // The heap's lower envelope: the minimum over short sub-windows (GC sawtooth removed), then its slope.
-  const envelope = `${Math.max(10, Math.round(windowSeconds / 6))}s`;
   const step = `${Math.max(5, Math.round(windowSeconds / 30))}s`;
   const heap = `sum by (${INSTANCE}) (${prometheusName(METRICS.v8jsMemoryHeapUsed)})`;
   const loopTime = `sum by (${INSTANCE}) (${prometheusName(METRICS.nodejsEventloopTime)})`;
@@ -42,9 +40,6 @@ export function snapshotQueries(window: string, windowSeconds: number): Record<s
   const settledDelay =
     `(${prometheusName(METRICS.nodejsEventloopDelayP99)} and on (${INSTANCE}) ${loopTime} > ${STARTUP_GRACE_S})` +
     `[${w}:${step}]`;
-  // Minimum per heap space over short sub-windows, then summed: one level of subquery only (a subquery of a
-  // subquery evaluates to a flat line on Prometheus 2.x).
-  const heapEnvelope = `sum by (${INSTANCE}) (min_over_time(${prometheusName(METRICS.v8jsMemoryHeapUsed)}[${envelope}]))`;
   const promql = (text: string): EvidenceQuery => ({ language: 'promql', text });
   return {
     'routes.rate': promql(`sum by (${ROUTE}) (rate(${prometheusSeries(HTTP, 'count')}[${w}]))`),
@@ -72,8 +67,8 @@ export function snapshotQueries(window: string, windowSeconds: number): Record<s
       `max by (${INSTANCE}) (avg_over_time(${prometheusName(METRICS.nodejsEventloopUtilization)}[${w}]))`,
     ),
     'runtime.heapUsed': promql(heap),
-    // Major (mark-compact) collections in the window: only they reclaim the old generation, so without them the
-    // heap's lower envelope also climbs with garbage promoted since the last one.
+    // Major (mark-compact) collections in the window: only they reclaim the old generation, so only they say what
+    // survived.
     'runtime.majorGcs': promql(
       `sum by (${INSTANCE}) (increase(${prometheusSeries(METRICS.v8jsGcDuration, 'count')}{v8js_gc_type="major"}[${w}]))`,
     ),
@@ -81,9 +76,10 @@ export function snapshotQueries(window: string, windowSeconds: number): Record<s
     'runtime.heapLimit': promql(
       `max by (${INSTANCE}) (last_over_time(${prometheusName(METRICS.hotpathV8jsHeapSizeLimit)}[${w}]))`,
     ),
-    // Read as a range (one point per step over the window) and fitted in `heap-trend.ts`: a line or a curve
-    // that levels off. The slope over the window alone cannot tell a leak from a warm-up.
-    'runtime.heapGrowth': promql(heapEnvelope),
+    // The heap right after each major GC (@hotpath/instrumentation's gauge), read as a range, one point per
+    // collection, and fitted in `heap-trend.ts`: a line or a curve that levels off. The slope over the window
+    // alone cannot tell a leak from a warm-up.
+    'runtime.heapGrowth': promql(`max by (${INSTANCE}) (${prometheusName(METRICS.hotpathV8jsHeapLive)})`),
     'runtime.cpu': promql(`sum by (${INSTANCE}) (rate(${prometheusName(METRICS.processCpuTime)}[${w}]))`),
     'runtime.gc': promql(
       `sum by (${INSTANCE}) (rate(${prometheusSeries(METRICS.v8jsGcDuration, 'sum')}[${w}]))`,
@@ -129,9 +125,13 @@ export interface TakeSnapshotOptions {
   readonly at?: Date;
 }
 
-/** Steps of the heap range: about 30 points over the window, no finer than 5 s. */
+/**
+ * Steps of the heap range: about 120 over the window, no finer than 5 s (a common scrape interval). A step sees
+ * the latest collection's value, so collections closer together than a step are one point; a trend needs only a
+ * handful of them.
+ */
 function heapStep(windowSeconds: number): number {
-  return Math.max(5, Math.round(windowSeconds / 30));
+  return Math.max(5, Math.round(windowSeconds / 120));
 }
 
 export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapshot> {
@@ -180,7 +180,7 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
   const instanceLabels = ['job', 'instance'];
   const heapGrowth = new Map<string, number>();
   for (const series of heapSeries) {
-    const trend = heapTrend(series.points.filter(([, v]) => Number.isFinite(v)));
+    const trend = heapTrend(collections(series.points));
     if (trend !== null)
       heapGrowth.set(instanceLabels.map((l) => series.labels[l] ?? '').join('\u0000'), trend.bytesPerHour);
   }
