@@ -9,9 +9,11 @@ import { detectAll } from './detectors/index.ts';
 import type { Draft } from './facts.ts';
 import { rank } from './findings.ts';
 import { limitsFor } from './limits.ts';
+import type { ProfileSource } from './profiles/source.ts';
 import { batchedStatement, plannable } from './recommend/batched.ts';
 import { withRecommendations } from './recommend.ts';
 import { objectivesFor, type SloFile } from './slo.ts';
+import { readProfiles } from './sources/profiles.ts';
 import type { PrometheusClient } from './sources/prometheus.ts';
 import { type TakeSnapshotOptions, takeSnapshot } from './sources/snapshot.ts';
 import { readTraces } from './sources/traces.ts';
@@ -23,6 +25,8 @@ export interface AnalysisOptions extends Omit<TakeSnapshotOptions, 'prometheus'>
   readonly slo: SloFile;
   /** Where traces come from (Tempo, or the analyzer's own OTLP receiver); no trace detectors without it. */
   readonly traces?: TraceSource;
+  /** Where wall profiles come from (Pyroscope, or the analyzer's own ingest endpoint); no hot code without it. */
+  readonly profiles?: ProfileSource;
   /** The database advisor (on whenever the app database is given); `false` skips it. */
   readonly advisor?: false | { readonly statementTimeoutMs?: number };
 }
@@ -38,10 +42,22 @@ export interface TraceCoverage {
   readonly cause?: unknown;
 }
 
+/** What the profile step read: `read` is false when there is no profile source (or it failed: `error`). */
+export interface ProfileCoverage {
+  readonly read: boolean;
+  /** Services with a wall profile in the window. */
+  readonly services: number;
+  /** Routes with samples of their own (span-labelled profiles). */
+  readonly routes: number;
+  readonly error?: string;
+  readonly cause?: unknown;
+}
+
 export interface Analysis {
   readonly snapshot: Snapshot;
   readonly findings: readonly Finding[];
   readonly traces: TraceCoverage;
+  readonly profiles: ProfileCoverage;
   /** What the database advisor did; undefined when it did not run (no app database, or switched off). */
   readonly advisor?: AdvisorCoverage;
 }
@@ -60,6 +76,23 @@ export async function analyze(options: AnalysisOptions): Promise<Analysis> {
         read: false,
         traces: 0,
         routes: [],
+        error: error instanceof Error ? error.message : String(error),
+        cause: error,
+      };
+    }
+  }
+  let profiles: ProfileCoverage = { read: false, services: 0, routes: 0 };
+  if (options.profiles !== undefined) {
+    try {
+      const data = await readProfiles(snapshot, { source: options.profiles });
+      snapshot = { ...snapshot, profiles: data };
+      profiles = { read: true, services: data.services.size, routes: data.routes.size };
+    } catch (error) {
+      // Profiles only name the code behind a finding: without them the findings stand, with less detail.
+      profiles = {
+        read: false,
+        services: 0,
+        routes: 0,
         error: error instanceof Error ? error.message : String(error),
         cause: error,
       };
@@ -85,6 +118,7 @@ export async function analyze(options: AnalysisOptions): Promise<Analysis> {
     snapshot,
     findings: rank(causes.map((d) => withRecommendations(d, snapshot))),
     traces,
+    profiles,
     ...(advisor === undefined ? {} : { advisor }),
   };
 }

@@ -21,6 +21,7 @@
  */
 import type { Draft, PoolHolder, PoolWaiter, RouteBreakdown } from './facts.ts';
 import { formatPercent, formatSeconds, shortSql } from './findings.ts';
+import { routeHotFunction } from './sources/profiles.ts';
 import { routeBreakdowns } from './traces/breakdown.ts';
 import { requestRate, round, routeRateKey } from './traces/requests.ts';
 import type { Snapshot, Symptom } from './types.ts';
@@ -205,10 +206,18 @@ export function correlate(drafts: readonly Draft[], snapshot: Snapshot): Draft[]
       if (!isRouteDraft(d)) return d;
       const b = breakdownOf(d.service, d.subject);
       if (b === undefined) return d;
+      // Time in the route's own code: its span-labelled wall samples name the function.
+      const own = b.own_share >= Math.max(b.db_share, b.pool_wait_share, b.http_share);
+      const hot = own ? routeHotFunction(snapshot, d.service, d.subject) : undefined;
+      const code =
+        hot === undefined
+          ? ''
+          : ` Its wall profile charges ${formatPercent(hot.share)} of that code to ${hot.function} (${hot.location})` +
+            `${hot.callee === undefined ? '' : `, in ${hot.callee}`}.`;
       return {
         ...d,
-        summary: `${d.summary} ${describeBreakdown(b)}`,
-        facts: { ...d.facts, breakdown: b },
+        summary: `${d.summary} ${describeBreakdown(b)}${code}`,
+        facts: { ...d.facts, breakdown: b, ...(hot === undefined ? {} : { hot_code: hot }) },
         evidence: {
           ...d.evidence,
           traceIds: [...(d.evidence.traceIds ?? []), ...b.trace_ids].slice(0, 5),

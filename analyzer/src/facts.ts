@@ -47,6 +47,37 @@ export interface RepeatSite {
   readonly parent_span: string;
 }
 
+/**
+ * The code that held the main thread, from wall profiles (`profiles/hot.ts`): the frame its time is charged to
+ * (the app's own, else a dependency's), what it called on the way down, and how much of the thread it held.
+ */
+export interface HotFunction {
+  readonly function: string;
+  /** `file:line` as the profiler saw it. */
+  readonly location: string;
+  readonly frame_kind: 'app' | 'dependency' | 'node' | 'native';
+  /** The npm package, for a dependency's frame. */
+  readonly package?: string;
+  /** What it spent the time in below itself: a Node API (`zlib.*Sync`), a package, or a native frame. */
+  readonly callee?: string;
+  readonly callee_kind?: 'node-api' | 'dependency' | 'native';
+  /** Its share of the profiled main-thread time (of the route's samples, for a route's profile). */
+  readonly share: number;
+  /** Main-thread milliseconds it held per second profiled. */
+  readonly ms_per_s: number;
+  /** Main-thread milliseconds it held over the stretch read. */
+  readonly total_ms: number;
+  readonly profiled_s: number;
+  /** `embedded` or `pyroscope`. */
+  readonly source: string;
+  /** The route whose samples these are (span-labelled profiles); absent for the whole process. */
+  readonly route?: string;
+  /** The app's frames from the outermost down to this one, one `function (file:line)` per line. */
+  readonly stack: string;
+  /** The next frames, `function (file:line) share`, one per line ('' when none). */
+  readonly others: string;
+}
+
 /** The route whose server spans ran synchronously while the loop was held. */
 export interface BlockingRoute {
   readonly route: string;
@@ -102,6 +133,8 @@ export interface FactsByKind {
     readonly p99_s?: number;
     readonly baseline_p95_s?: number;
     readonly breakdown?: RouteBreakdown;
+    /** The route's own code (its span-labelled wall samples), when its traces show its time is its own. */
+    readonly hot_code?: HotFunction;
   };
   readonly 'error-rate': {
     readonly route: string;
@@ -123,6 +156,7 @@ export interface FactsByKind {
     readonly increase_ratio?: number;
     readonly baseline_rate_per_s?: number;
     readonly breakdown?: RouteBreakdown;
+    readonly hot_code?: HotFunction;
   };
   readonly 'event-loop-lag': {
     readonly instance: string;
@@ -134,6 +168,7 @@ export interface FactsByKind {
     readonly event_loop_utilization_ratio?: number;
     readonly instance_rate_per_s?: number;
     readonly blocking?: BlockingRoute;
+    readonly hot_code?: HotFunction;
   };
   readonly 'memory-leak': {
     readonly instance: string;
@@ -150,6 +185,7 @@ export interface FactsByKind {
     readonly cpu_cores: number;
     readonly limit_cpu_cores: number;
     readonly blocking?: BlockingRoute;
+    readonly hot_code?: HotFunction;
   };
   readonly 'gc-pressure': {
     readonly instance: string;

@@ -5,8 +5,9 @@
  * it, is at most one line and marked `general`.
  */
 import { ATTR } from '@hotpath/instrumentation/semconv';
-import { type Draft, factValues, type RouteBreakdown } from './facts.ts';
+import { type Draft, factValues, type HotFunction, type RouteBreakdown } from './facts.ts';
 import { formatBytes, formatNumber, formatPercent, formatSeconds } from './findings.ts';
+import { hotCodeAdvice } from './recommend/hot-code.ts';
 import { quote, serviceMatcher } from './traces/traceql.ts';
 import type { Finding, Recommendation, Snapshot } from './types.ts';
 
@@ -150,7 +151,7 @@ function routeLatency(
       },
     ];
   }
-  return [breakdownAdvice(d.subject, b, verify, slowTraces)];
+  return [breakdownAdvice(d.subject, b, verify, slowTraces, d.facts.hot_code)];
 }
 
 function breakdownAdvice(
@@ -158,6 +159,7 @@ function breakdownAdvice(
   b: RouteBreakdown,
   verify: string,
   slowTraces: string,
+  hot?: HotFunction,
 ): Recommendation {
   const parts = [
     { part: 'db', share: b.db_share, ms: b.db_ms_mean },
@@ -194,6 +196,16 @@ function breakdownAdvice(
       verify,
     };
   }
+  if (hot !== undefined) {
+    const advice = hotCodeAdvice(hot);
+    return {
+      action: `${route} runs ${ms(b.own_ms_mean)} of its own code per request (${formatPercent(b.own_share)} of its time): ${advice.action}`,
+      artifact: advice.artifact,
+      expectedGain: `Up to ${ms(b.own_ms_mean * hot.share)} per request, the part of its own code ${hot.function} holds`,
+      confidence: 'high',
+      verify,
+    };
+  }
   return {
     action: `${route} runs ${ms(b.own_ms_mean)} of its own code per request with no query or outbound call running (${formatPercent(b.own_share)} of its time): profile that route`,
     artifact: `${slowTraces}\n${CPU_PROFILE_HINT}`,
@@ -225,6 +237,29 @@ function eventLoopLag(d: Draft<'event-loop-lag'>, snapshot: Snapshot): Recommend
     `The event-loop p99 delay of ${f.instance} stays under ${formatSeconds(f.limit_event_loop_p99_s)}` +
     `${using(snapshot, 'runtime.eventLoopP99')}`;
   const delay = f.event_loop_p99_s;
+  const waitGain =
+    delay === undefined
+      ? 'Other requests stop waiting for the loop'
+      : `Other requests stop waiting up to ${formatSeconds(delay)} for the loop`;
+  if (f.hot_code !== undefined) {
+    const advice = hotCodeAdvice(f.hot_code);
+    const route =
+      f.blocking === undefined
+        ? ''
+        : `${f.blocking.route} blocks the loop for ${ms(f.blocking.sync_ms_mean)} per request. `;
+    return [
+      {
+        action: `${route}${advice.action}`,
+        artifact:
+          f.blocking === undefined
+            ? advice.artifact
+            : `${advice.artifact}\n${routeTraceQl(d.service, f.blocking.route)}`,
+        expectedGain: waitGain,
+        confidence: 'high',
+        verify,
+      },
+    ];
+  }
   if (f.blocking !== undefined) {
     const b = f.blocking;
     return [
@@ -281,6 +316,19 @@ function memoryLeak(d: Draft<'memory-leak'>, snapshot: Snapshot): Recommendation
 
 function cpuSaturation(d: Draft<'cpu-saturation'>, snapshot: Snapshot): Recommendation[] {
   const f = d.facts;
+  const verify = `CPU of ${f.instance} stays under ${formatPercent(f.limit_cpu_cores)} of a core${using(snapshot, 'runtime.cpu')}`;
+  if (f.hot_code !== undefined) {
+    const advice = hotCodeAdvice(f.hot_code);
+    return [
+      {
+        action: advice.action,
+        artifact: advice.artifact,
+        expectedGain: `Up to ${formatPercent(f.hot_code.share)} of the main thread's time back; headroom under ${formatPercent(f.limit_cpu_cores)} stops requests queueing`,
+        confidence: 'high',
+        verify,
+      },
+    ];
+  }
   return [
     {
       action: `Record a CPU profile of ${d.service} under load: it uses ${formatPercent(f.cpu_cores)} of a core, and Node runs JavaScript on one`,

@@ -3,6 +3,7 @@
  * handles); `detectors/` turn it into `Draft`s with typed facts (pure); `correlate` lets causes absorb their
  * symptoms; `recommend` adds what to change from the facts (pure); the store and the API persist and serve them.
  */
+import type { HotCode } from './profiles/hot.ts';
 import type { Trace } from './traces/model.ts';
 
 export type Layer = 'api' | 'database' | 'runtime' | 'frontend';
@@ -179,6 +180,16 @@ export interface TraceData {
   readonly routes: readonly string[];
 }
 
+/** What the profile step read: the code that held each service's main thread (wall profiles). */
+export interface ProfileData {
+  /** `embedded` or `pyroscope`. */
+  readonly source: string;
+  /** The whole process, per service (Prometheus job). */
+  readonly services: ReadonlyMap<string, HotCode>;
+  /** One route's samples (its server span name), as `service\0METHOD /route`. */
+  readonly routes: ReadonlyMap<string, HotCode>;
+}
+
 /** Everything the detectors look at, gathered in one cycle. */
 export interface Snapshot {
   readonly at: Date;
@@ -191,6 +202,8 @@ export interface Snapshot {
   readonly statements: readonly StatementStats[];
   /** Traces, when a trace source was given and answered. */
   readonly traces?: TraceData;
+  /** Wall profiles, when a profile source was given and answered. */
+  readonly profiles?: ProfileData;
   /** The exact queries used to fill the snapshot, by signal, for evidence. */
   readonly queries: Readonly<Record<string, EvidenceQuery>>;
 }

@@ -96,7 +96,13 @@ export function adviseCommand(): Command {
         );
         process.stdout.write(
           render(
-            { snapshot, findings, traces: { read: false, traces: 0, routes: [] }, advisor: advice.coverage },
+            {
+              snapshot,
+              findings,
+              traces: { read: false, traces: 0, routes: [] },
+              profiles: { read: false, services: 0, routes: 0 },
+              advisor: advice.coverage,
+            },
             options.format,
           ),
         );

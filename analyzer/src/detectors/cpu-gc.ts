@@ -17,6 +17,7 @@ import {
   severityFor,
 } from '../findings.ts';
 import type { DetectorLimits } from '../limits.ts';
+import { serviceHotFunction } from '../sources/profiles.ts';
 import type { RuntimeStats, Snapshot } from '../types.ts';
 
 /** One full core: the JavaScript thread has no headroom left, whatever the objective says. */
@@ -32,6 +33,12 @@ function cpuSaturation(snapshot: Snapshot, rt: RuntimeStats, limit: number): Dra
   const gc = isNumber(rt.gcSecondsPerSecond)
     ? ` GC pauses take ${formatSeconds(rt.gcSecondsPerSecond)} of every second.`
     : '';
+  // Wall time on the main thread is where its CPU goes, except time waiting on native work it started.
+  const hot = serviceHotFunction(snapshot, rt.service);
+  const code =
+    hot === undefined
+      ? ''
+      : ` ${hot.function} (${hot.location}) held ${formatPercent(hot.share)} of the main thread in its wall profile.`;
   return draft({
     id: findingId('cpu-saturation', rt.service, rt.instance),
     kind: 'cpu-saturation',
@@ -44,8 +51,13 @@ function cpuSaturation(snapshot: Snapshot, rt: RuntimeStats, limit: number): Dra
     summary:
       `Over the last ${snapshot.window}, ${rt.service} (${rt.instance}) used ${formatNumber(cores)} CPU ` +
       `seconds per second. Node runs JavaScript on one thread, so past one core requests queue behind each ` +
-      `other however many cores the machine has.${gc}`,
-    facts: { instance: rt.instance, cpu_cores: cores, limit_cpu_cores: limit },
+      `other however many cores the machine has.${gc}${code}`,
+    facts: {
+      instance: rt.instance,
+      cpu_cores: cores,
+      limit_cpu_cores: limit,
+      ...(hot === undefined ? {} : { hot_code: hot }),
+    },
     evidence: {
       window: snapshot.window,
       queries: evidenceQueries(snapshot, ['runtime.cpu']),

@@ -18,6 +18,7 @@ import {
   severityFor,
 } from '../findings.ts';
 import type { DetectorLimits } from '../limits.ts';
+import { routeHotFunction, serviceHotFunction } from '../sources/profiles.ts';
 import { blockingRoute } from '../traces/sync-time.ts';
 import type { Snapshot } from '../types.ts';
 
@@ -38,6 +39,10 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'event
     // wait the p99 delay, an upper bound; without route data, a nominal one request per second.
     const impact = (rate > 0 ? rate : 1) * waited;
     const blocking = blockingRoute(snapshot, rt.service);
+    // The function: from the blocking route's own samples when the traces name one, else the whole process's.
+    const hot =
+      (blocking === undefined ? undefined : routeHotFunction(snapshot, rt.service, blocking.route)) ??
+      serviceHotFunction(snapshot, rt.service);
 
     const what = blocked
       ? `blocked: p99 delay ${formatSeconds(delay ?? 0)} vs the ${formatSeconds(limit)} objective`
@@ -53,6 +58,12 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'event
         : ` ${blocking.route} holds it: ${formatSeconds(blocking.sync_ms_mean / 1000)} of synchronous work per ` +
           `request with no query or call running, ${formatPercent(blocking.share)} of the synchronous time in ` +
           `${blocking.traces} traces.`;
+    const code =
+      hot === undefined
+        ? ''
+        : ` ${hot.function} (${hot.location})${hot.callee === undefined ? '' : `, in ${hot.callee},`} held ` +
+          `${formatPercent(hot.share)} of the main thread${hot.route === undefined ? '' : ` in ${hot.route}`} ` +
+          `in its wall profile.`;
     findings.push(
       draft({
         id: findingId('event-loop-lag', rt.service, rt.instance),
@@ -68,7 +79,7 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'event
           (blocking === undefined ? '' : `, held by ${blocking.route}`),
         summary:
           `Over the last ${snapshot.window}, ${rt.service} (${rt.instance}) ran synchronous work long enough ` +
-          `that callbacks, and with them every request, waited for the single JavaScript thread.${also}${culprit}${cost}`,
+          `that callbacks, and with them every request, waited for the single JavaScript thread.${also}${culprit}${code}${cost}`,
         facts: {
           instance: rt.instance,
           limit_event_loop_p99_s: limit,
@@ -78,6 +89,7 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'event
           ...(utilization !== null ? { event_loop_utilization_ratio: utilization } : {}),
           ...(rate > 0 ? { instance_rate_per_s: rate } : {}),
           ...(blocking === undefined ? {} : { blocking }),
+          ...(hot === undefined ? {} : { hot_code: hot }),
         },
         evidence: {
           window: snapshot.window,

@@ -8,6 +8,7 @@
  * Idle samples (`(idle)`) are the loop waiting; `(program)` and garbage collection are V8's own time, charged to
  * nobody. Shares are of the profile's wall time: the main thread's time over the stretch profiled.
  */
+import type { HotFunction } from '../facts.ts';
 import type { Frame, StackSample } from './model.ts';
 import type { StackSet } from './source.ts';
 
@@ -172,5 +173,44 @@ export function hotCode(
     busy_share: (total - idle) / total,
     ...(options.route === undefined ? {} : { route: options.route }),
     frames,
+  };
+}
+
+/**
+ * A frame is named as the code that held the thread only with at least this much of it in the profile read.
+ * Sentry's profile-based detectors (e.g. "JSON Decoding on Main Thread") require 40 ms: about four samples at
+ * the profiler's ~10 ms interval, "so the function appears in a sufficient number of samples".
+ * https://docs.sentry.io/product/issues/issue-details/performance-issues/json-decoding-main-thread/
+ */
+export const MIN_NAMED_MS = 40;
+
+function percent(share: number): string {
+  return `${(share * 100).toFixed(share < 0.1 ? 1 : 0)} %`;
+}
+
+/** The top frame of `hot` as a finding's fact; undefined when none held the thread long enough to name. */
+export function hotFunction(hot: HotCode | undefined): HotFunction | undefined {
+  if (hot === undefined) return undefined;
+  const named = hot.frames.filter((f) => f.seconds * hot.profiled_s * 1000 >= MIN_NAMED_MS);
+  const top = named[0];
+  if (top === undefined) return undefined;
+  return {
+    function: top.function,
+    location: location(top),
+    frame_kind: top.kind,
+    ...(top.package === undefined ? {} : { package: top.package }),
+    ...(top.callee === undefined ? {} : { callee: top.callee }),
+    ...(top.callee_kind === undefined ? {} : { callee_kind: top.callee_kind }),
+    share: top.share,
+    ms_per_s: top.seconds * 1000,
+    total_ms: top.seconds * hot.profiled_s * 1000,
+    profiled_s: hot.profiled_s,
+    source: hot.source,
+    ...(hot.route === undefined ? {} : { route: hot.route }),
+    stack: top.stack.join('\n'),
+    others: named
+      .slice(1)
+      .map((f) => `${f.function} (${location(f)}) ${percent(f.share)}`)
+      .join('\n'),
   };
 }

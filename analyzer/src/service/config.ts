@@ -57,6 +57,7 @@ const variables = z.object({
   ).optional(),
   HOTPATH_DATABASE_SERVICE: z.string().min(1).optional(),
   TEMPO_URL: url('http://tempo:3200', HTTP).optional(),
+  PYROSCOPE_URL: url('http://pyroscope:4040', HTTP).optional(),
   HOTPATH_OTLP_PORT: integer(0, 65_535).default(4318),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: integer(0, 65_535).default(8080),
@@ -106,6 +107,13 @@ export interface ServiceConfig {
   readonly traces:
     | { readonly kind: 'tempo'; readonly url: string }
     | { readonly kind: 'embedded'; readonly otlpPort: number };
+  /**
+   * Profiles: from Pyroscope when `PYROSCOPE_URL` is set, otherwise the analyzer takes the Pyroscope SDK's pushes
+   * itself (`POST /ingest`) on the receiver port (`HOTPATH_OTLP_PORT`, shared with OTLP traces).
+   */
+  readonly profiles:
+    | { readonly kind: 'pyroscope'; readonly url: string }
+    | { readonly kind: 'embedded'; readonly port: number };
   readonly host: string;
   readonly port: number;
   readonly intervalSeconds: number;
@@ -159,6 +167,10 @@ export function loadServiceConfig(env: Env = process.env): ServiceConfig {
       e.TEMPO_URL === undefined
         ? { kind: 'embedded' as const, otlpPort: e.HOTPATH_OTLP_PORT }
         : { kind: 'tempo' as const, url: e.TEMPO_URL },
+    profiles:
+      e.PYROSCOPE_URL === undefined
+        ? { kind: 'embedded' as const, port: e.HOTPATH_OTLP_PORT }
+        : { kind: 'pyroscope' as const, url: e.PYROSCOPE_URL },
     host: e.HOST,
     port: e.PORT,
     intervalSeconds: e.HOTPATH_INTERVAL.seconds,

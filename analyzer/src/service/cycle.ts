@@ -5,8 +5,9 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { analyze, type TraceCoverage } from '../analyze.ts';
+import { analyze, type ProfileCoverage, type TraceCoverage } from '../analyze.ts';
 import { needsOf, services as serviceList } from '../detectors/index.ts';
+import type { ProfileSource } from '../profiles/source.ts';
 import type { SloFile } from '../slo.ts';
 import type { PrometheusClient } from '../sources/prometheus.ts';
 import { type CycleChanges, openCounts, recordCycle } from '../store/findings.ts';
@@ -35,6 +36,7 @@ export interface CycleDeps {
   readonly appDatabaseUrl?: string | undefined;
   readonly databaseService?: string | undefined;
   readonly traces?: TraceSource | undefined;
+  readonly profiles?: ProfileSource | undefined;
   readonly autoResolveAfter: number;
   readonly telemetry: AnalyzerTelemetry;
   readonly log: Logger;
@@ -99,17 +101,20 @@ export async function runCycle(deps: CycleDeps, run: AnalysisRun): Promise<Analy
     let findings: readonly Finding[];
     let snapshot: Snapshot;
     let traces: TraceCoverage;
+    let profiles: ProfileCoverage;
     try {
-      ({ findings, snapshot, traces } = await analyze({
+      ({ findings, snapshot, traces, profiles } = await analyze({
         prometheus: deps.prometheus,
         slo: deps.slo,
         window: deps.window,
         ...(deps.appDatabaseUrl === undefined ? {} : { databaseUrl: deps.appDatabaseUrl }),
         ...(deps.databaseService === undefined ? {} : { databaseService: deps.databaseService }),
         ...(deps.traces === undefined ? {} : { traces: deps.traces }),
+        ...(deps.profiles === undefined ? {} : { profiles: deps.profiles }),
         statementHistory: statementHistory(client),
       }));
       if (traces.error !== undefined) log.warn({ err: traces.error }, 'traces not read this cycle');
+      if (profiles.error !== undefined) log.warn({ err: profiles.error }, 'profiles not read this cycle');
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       await markFailed(client, run.id, message);

@@ -3,13 +3,16 @@
  * authorization matrix, validation, lifecycle across a restart, triggered analyses, rate limiting.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyDatabase, eventually } from '../../../test/harness.ts';
+import { SHARED_FIXTURES } from '../../../test/stack/compose.ts';
 import { findingId } from '../findings.ts';
 import { migrate } from '../store/migrate.ts';
 import { recordTestCycle } from '../store/testdata.ts';
@@ -361,6 +364,40 @@ describe('hotpath serve start-up', () => {
       expect(rows[0]?.n).toBe(0);
     } finally {
       blocker.close();
+    }
+  });
+});
+
+describe('hotpath serve receiver', () => {
+  it('takes OTLP traces and the Pyroscope SDK pushes on one port, and counts the profiles in /readyz', async () => {
+    const storeUrl = await emptyDatabase();
+    const service = await startService(loadServiceConfig(testServiceEnv(storeUrl)), quiet);
+    try {
+      const receiver = service.otlpUrl as string;
+      // The wall profile Pyroscope's own integration test ingests (an Express app, gzipped pprof).
+      const body = readFileSync(
+        join(SHARED_FIXTURES, 'pyroscope', 'ingest-body.nodejs-wall.grafana-pyroscope.pb.gz'),
+      );
+      const pushed = await fetch(
+        `${receiver}/ingest?name=${encodeURIComponent('shop{env=test}')}&format=pprof`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/octet-stream' },
+          body,
+        },
+      );
+      expect(pushed.status).toBe(200);
+      const refused = await fetch(`${receiver}/ingest?name=`, { method: 'POST', body });
+      expect(refused.status).toBe(400);
+      const lost = await fetch(`${receiver}/nowhere`, { method: 'POST' });
+      expect(lost.status).toBe(404);
+      expect(((await lost.json()) as { error: string }).error).toMatch(/POST \/v1\/traces.*POST \/ingest/);
+      const ready = (await (await fetch(`${service.url}/readyz`)).json()) as {
+        profiles?: { source: string; profiles: number; rejectedPushes: number };
+      };
+      expect(ready.profiles).toMatchObject({ source: 'embedded', profiles: 1, rejectedPushes: 1 });
+    } finally {
+      await service.stop();
     }
   });
 });

@@ -9,6 +9,9 @@ import express from 'express';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { ConfigError, where } from '../errors.ts';
+import { EmbeddedProfileSource, PYROSCOPE_INGEST_PATH, pyroscopeIngestRouter } from '../profiles/embedded.ts';
+import { PyroscopeClient } from '../profiles/pyroscope.ts';
+import type { ProfileSource } from '../profiles/source.ts';
 import { loadSlo } from '../slo.ts';
 import { PrometheusClient } from '../sources/prometheus.ts';
 import { parseWindow } from '../sources/snapshot.ts';
@@ -33,7 +36,10 @@ const STOP_GRACE_MS = 30_000;
 export interface ServiceHandle {
   /** Base URL the API listens on. */
   readonly url: string;
-  /** Base URL of the OTLP/HTTP trace receiver (`…/v1/traces`), when traces are embedded. */
+  /**
+   * Base URL of the receiver, when traces or profiles are embedded: OTLP/HTTP traces (`…/v1/traces`) and the
+   * Pyroscope SDK's pushes (`…/ingest`).
+   */
   readonly otlpUrl: string | undefined;
   /** Resolves when the cycles in flight have finished (tests and shutdown). */
   idle(): Promise<void>;
@@ -102,6 +108,11 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     config.traces.kind === 'tempo'
       ? new TempoClient({ url: config.traces.url })
       : (embedded as EmbeddedTraceSource);
+  const embeddedProfiles = config.profiles.kind === 'embedded' ? new EmbeddedProfileSource() : undefined;
+  const profiles: ProfileSource =
+    config.profiles.kind === 'pyroscope'
+      ? new PyroscopeClient({ url: config.profiles.url })
+      : (embeddedProfiles as EmbeddedProfileSource);
   const telemetry = analyzerTelemetry();
   const refreshOpen = () =>
     openCounts(store)
@@ -117,6 +128,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     appDatabaseUrl: config.appDatabaseUrl,
     databaseService: config.databaseService,
     traces,
+    profiles,
     autoResolveAfter: config.autoResolveAfter,
     telemetry,
     log,
@@ -222,6 +234,9 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       ready: entries.every(([, c]) => c.status === 'up'),
       checks: Object.fromEntries(entries),
       ...(embedded === undefined ? {} : { traces: { source: 'embedded', ...embedded.stats() } }),
+      ...(embeddedProfiles === undefined
+        ? {}
+        : { profiles: { source: 'embedded', ...embeddedProfiles.stats() } }),
     };
   };
 
@@ -250,25 +265,28 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   let otlpServer: Server | undefined;
   try {
     server = await listen(app, config.port);
-    if (embedded !== undefined && config.traces.kind === 'embedded') {
+    if (embedded !== undefined || embeddedProfiles !== undefined) {
       const receiver = express();
       receiver.disable('x-powered-by');
-      receiver.use(otlpTracesRouter({ source: embedded, log }));
+      const routes: string[] = [];
+      if (embedded !== undefined) {
+        receiver.use(otlpTracesRouter({ source: embedded, log }));
+        routes.push(`OTLP traces go to POST ${OTLP_TRACES_PATH}`);
+      }
+      if (embeddedProfiles !== undefined) {
+        receiver.use(pyroscopeIngestRouter({ source: embeddedProfiles, log }));
+        routes.push(`Pyroscope profiles go to POST ${PYROSCOPE_INGEST_PATH}`);
+      }
       receiver.use((req, res) => {
-        res
-          .status(404)
-          .json({ error: `no route ${req.method} ${req.path}; OTLP traces go to POST ${OTLP_TRACES_PATH}` });
+        res.status(404).json({ error: `no route ${req.method} ${req.path}; ${routes.join(', ')}` });
       });
-      otlpServer = await listen(receiver, config.traces.otlpPort);
+      otlpServer = await listen(receiver, receiverPort(config));
     }
   } catch (error) {
     // A port in use: nothing of this start may keep running (no half-started service without its API).
     await close(server);
     await store.end().catch(() => {});
-    const port =
-      server === undefined
-        ? `PORT ${config.port}`
-        : `HOTPATH_OTLP_PORT ${config.traces.kind === 'embedded' ? config.traces.otlpPort : ''}`;
+    const port = server === undefined ? `PORT ${config.port}` : `HOTPATH_OTLP_PORT ${receiverPort(config)}`;
     throw new ConfigError([
       `cannot listen (${port}): ${error instanceof Error ? error.message : String(error)}`,
     ]);
@@ -303,6 +321,12 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       await store.end();
     },
   };
+}
+
+/** The receiver's port: traces and profiles share it (both come from HOTPATH_OTLP_PORT). */
+function receiverPort(config: ServiceConfig): number {
+  if (config.traces.kind === 'embedded') return config.traces.otlpPort;
+  return config.profiles.kind === 'embedded' ? config.profiles.port : 0;
 }
 
 export type { AnalysisRun };

@@ -17,8 +17,11 @@ export interface TraceReadOptions {
   readonly tracesPerRoute?: number;
 }
 
-export async function readTraces(snapshot: Snapshot, options: TraceReadOptions): Promise<TraceData> {
-  // Per service: one busy service must not crowd the others out of the trace step.
+/**
+ * Each service's routes by time spent in them (request rate × p95), the first `max` of each: one busy service
+ * must not crowd the others out of a bounded read.
+ */
+export function busiestRoutes(snapshot: Snapshot, max: number): RouteStats[] {
   const byService = new Map<string, { route: RouteStats; weight: number }[]>();
   for (const r of snapshot.routes) {
     if (!isNumber(r.requestRate) || r.requestRate <= 0) continue;
@@ -26,12 +29,16 @@ export async function readTraces(snapshot: Snapshot, options: TraceReadOptions):
     list.push({ route: r, weight: r.requestRate * (isNumber(r.p95Seconds) ? r.p95Seconds : 0) });
     byService.set(r.service, list);
   }
-  const routes = [...byService.values()].flatMap((list) =>
+  return [...byService.values()].flatMap((list) =>
     list
       .sort((a, b) => b.weight - a.weight)
-      .slice(0, options.maxRoutes ?? 10)
+      .slice(0, max)
       .map((w) => w.route),
   );
+}
+
+export async function readTraces(snapshot: Snapshot, options: TraceReadOptions): Promise<TraceData> {
+  const routes = busiestRoutes(snapshot, options.maxRoutes ?? 10);
   const byId = new Map<string, Trace>();
   for (const r of routes) {
     const traces = await options.source.recentTraces({

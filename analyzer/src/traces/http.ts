@@ -1,5 +1,5 @@
 /**
- * GET a JSON document from an upstream with a timeout per attempt and retries with backoff on network errors,
+ * GET (or POST, with a body) a JSON document from an upstream with a timeout per attempt and retries with backoff on network errors,
  * timeouts, 429 and 5xx — the same policy as the Prometheus client — and errors that name the upstream and URL.
  */
 import { UpstreamError } from '../errors.ts';
@@ -21,6 +21,8 @@ export interface GetJsonRequest extends HttpOptions {
   readonly params?: Readonly<Record<string, string>>;
   /** What to tell the user to check when the upstream cannot be reached. */
   readonly hint?: string;
+  /** Sent as JSON with POST (Connect unary calls, e.g. Pyroscope's query API); GET without it. */
+  readonly body?: unknown;
 }
 
 /** A 2xx answer's JSON, or `null` for 404 (the caller decides what absence means). */
@@ -30,6 +32,7 @@ export async function getJson(request: GetJsonRequest): Promise<unknown | null> 
   const timeoutMs = request.timeoutMs ?? 10_000;
   const query = new URLSearchParams(request.params ?? {}).toString();
   const url = `${request.target}${request.path}${query === '' ? '' : `?${query}`}`;
+  const verb = request.body === undefined ? 'GET' : 'POST';
   const fail = (message: string, cause?: unknown): UpstreamError =>
     new UpstreamError(request.upstream, request.target, message, cause === undefined ? undefined : { cause });
 
@@ -40,7 +43,11 @@ export async function getJson(request: GetJsonRequest): Promise<unknown | null> 
     let text: string;
     try {
       response = await fetch(url, {
-        headers: { accept: 'application/json' },
+        headers: {
+          accept: 'application/json',
+          ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(request.body === undefined ? {} : { method: 'POST', body: JSON.stringify(request.body) }),
         signal: AbortSignal.timeout(timeoutMs),
       });
       text = await response.text();
@@ -55,17 +62,17 @@ export async function getJson(request: GetJsonRequest): Promise<unknown | null> 
     }
     if (!response.ok) {
       // 4xx: the request itself is wrong (a bad TraceQL, a bad id); retrying will not help.
-      throw fail(`GET ${url} refused (HTTP ${response.status}): ${text.slice(0, 300)}`);
+      throw fail(`${verb} ${url} refused (HTTP ${response.status}): ${text.slice(0, 300)}`);
     }
     try {
       return JSON.parse(text) as unknown;
     } catch (error) {
-      throw fail(`GET ${url} answered with something that is not JSON: ${text.slice(0, 200)}`, error);
+      throw fail(`${verb} ${url} answered with something that is not JSON: ${text.slice(0, 200)}`, error);
     }
   }
   const reason = describe(lastError);
   const hint = request.hint === undefined ? '' : `; ${request.hint}`;
-  throw fail(`GET ${url} failed after ${retries + 1} attempts (${reason})${hint}`, lastError);
+  throw fail(`${verb} ${url} failed after ${retries + 1} attempts (${reason})${hint}`, lastError);
 }
 
 function describe(error: unknown): string {

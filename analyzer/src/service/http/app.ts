@@ -45,6 +45,8 @@ export interface Readiness {
   readonly checks: Readonly<Record<string, UpstreamCheck>>;
   /** The embedded trace window: what it holds and what it dropped (absent with Tempo). */
   readonly traces?: Readonly<Record<string, string | number>>;
+  /** The embedded profile window's counters, when profiles are embedded. */
+  readonly profiles?: Readonly<Record<string, string | number>>;
 }
 
 export interface ApiDeps {

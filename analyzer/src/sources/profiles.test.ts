@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { correlate } from '../correlate.ts';
+import { detect as eventLoopLag } from '../detectors/event-loop-lag.ts';
+import { finished, INSTANCE, LIMITS, route, runtime, SERVICE, snapshot } from '../detectors/testdata.ts';
+import { EmbeddedProfileSource } from '../profiles/embedded.ts';
+import type { Frame, StackSample } from '../profiles/model.ts';
+import { withRecommendations } from '../recommend.ts';
+import { readProfiles, routeHotFunction, serviceHotFunction } from './profiles.ts';
+
+const NOW = 1_800_000_000_000;
+const MS = 1e6; // a sample's value is nanoseconds
+
+const frame = (name: string, file: string, line: number): Frame => ({ name, file, line });
+const HANDLER = frame('handle', '/app/src/app.js', 40);
+const REPORT = frame('compressReport', '/app/src/reports.js', 10);
+const SCORE = frame('scoreItems', '/app/src/score.js', 16);
+const GZIP = frame('syncBufferWrapper', 'node:zlib', 870);
+const NATIVE = frame('zlibBufferSync', '', 0);
+
+function sample(frames: Frame[], ms: number, spanName?: string): StackSample {
+  return { frames, value: ms * MS, labels: spanName === undefined ? {} : { span_name: spanName } };
+}
+
+/** A minute of one service's wall profile: reports compress synchronously, scores compute, the rest idles. */
+function source(): EmbeddedProfileSource {
+  const profiles = new EmbeddedProfileSource({ now: () => NOW });
+  profiles.ingest(
+    { service: SERVICE, fromMs: NOW - 60_000, untilMs: NOW },
+    {
+      kind: 'wall',
+      samples: [
+        sample([NATIVE, GZIP, REPORT, HANDLER], 24_000, 'GET /reports/:id'),
+        sample([SCORE, HANDLER], 6_000, 'GET /items/:id/score'),
+        // Under Sentry's 40 ms: never named.
+        sample([frame('tiny', '/app/src/tiny.js', 3), HANDLER], 30, 'GET /items/:id/score'),
+        sample([frame('(idle)', '', 0)], 29_970),
+      ],
+    },
+  );
+  return profiles;
+}
+
+const routes = [
+  route({ method: 'GET', route: '/reports/:id', requestRate: 5, p95Seconds: 0.9 }),
+  route({ method: 'GET', route: '/items/:id/score', requestRate: 5, p95Seconds: 0.2 }),
+];
+
+describe('the profile step', () => {
+  it('reads each service and its busiest routes, and names the function that held the thread', async () => {
+    const s = snapshot({ runtime: [runtime()], routes });
+    const data = await readProfiles(s, { source: source() });
+    expect([...data.services.keys()]).toEqual([SERVICE]);
+    expect([...data.routes.keys()].sort()).toEqual([
+      `${SERVICE}\0GET /items/:id/score`,
+      `${SERVICE}\0GET /reports/:id`,
+    ]);
+    const withProfiles = { ...s, profiles: data };
+    expect(serviceHotFunction(withProfiles, SERVICE)).toMatchObject({
+      function: 'compressReport',
+      location: '/app/src/reports.js:10',
+      callee: 'zlib.*Sync',
+      callee_kind: 'node-api',
+      share: 0.4,
+      total_ms: 24_000,
+      ms_per_s: 400,
+    });
+    // The route's own samples: the other route's function is not in them.
+    const score = routeHotFunction(withProfiles, SERVICE, 'GET /items/:id/score');
+    expect(score).toMatchObject({ function: 'scoreItems', route: 'GET /items/:id/score', frame_kind: 'app' });
+    expect(score?.others).toBe('');
+    expect(routeHotFunction(withProfiles, SERVICE, 'GET /nothing')).toBeUndefined();
+  });
+
+  it('puts the function in the blocked loop finding, and the advice is its async form', async () => {
+    const s = snapshot({ runtime: [runtime({ eventLoopP99Seconds: 0.3 })], routes });
+    const withProfiles = { ...s, profiles: await readProfiles(s, { source: source() }) };
+    const [finding] = finished(eventLoopLag(withProfiles, LIMITS), withProfiles);
+    expect(finding?.subject).toBe(INSTANCE);
+    expect(finding?.evidence.values).toMatchObject({
+      'hot_code.function': 'compressReport',
+      'hot_code.location': '/app/src/reports.js:10',
+      'hot_code.callee': 'zlib.*Sync',
+    });
+    expect(finding?.summary).toContain('compressReport (/app/src/reports.js:10), in zlib.*Sync, held 40 %');
+    const advice = finding?.recommendations[0];
+    expect(advice?.action).toContain('compressReport (/app/src/reports.js:10) calls zlib.*Sync');
+    expect(advice?.action).toContain('zlib.gzip');
+    expect(advice?.artifact).toContain(
+      'handle (/app/src/app.js:40)\ncompressReport (/app/src/reports.js:10)',
+    );
+    expect(advice?.confidence).toBe('high');
+  });
+
+  it('without profiles, says nothing of code it did not see', async () => {
+    const s = snapshot({ runtime: [runtime({ eventLoopP99Seconds: 0.3 })], routes });
+    const empty = new EmbeddedProfileSource({ now: () => NOW });
+    const data = await readProfiles(s, { source: empty });
+    expect(data.services.size).toBe(0);
+    const withProfiles = { ...s, profiles: data };
+    const [finding] = correlate(eventLoopLag(withProfiles, LIMITS), withProfiles).map((d) =>
+      withRecommendations(d, withProfiles),
+    );
+    expect(finding?.evidence.values['hot_code.function']).toBeUndefined();
+    expect(finding?.recommendations[0]?.action).toContain('Record a CPU profile');
+  });
+});

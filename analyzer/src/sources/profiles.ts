@@ -1,0 +1,65 @@
+/**
+ * The profile step of a cycle: for each service Prometheus saw, the code that held its main thread over the
+ * window (wall profiles), as a whole and for its busiest routes (the samples labelled with the route's server
+ * span name). Bounded like the trace step: at most `maxRoutes` route queries per service and cycle.
+ */
+
+import type { HotFunction } from '../facts.ts';
+import { routeSubject } from '../findings.ts';
+import { type HotCode, hotCode, hotFunction } from '../profiles/hot.ts';
+import type { ProfileSource } from '../profiles/source.ts';
+import type { ProfileData, Snapshot } from '../types.ts';
+import { busiestRoutes } from './traces.ts';
+
+export interface ProfileReadOptions {
+  readonly source: ProfileSource;
+  /** Routes looked at per service and cycle, by request rate × p95 (default 10, as for traces). */
+  readonly maxRoutes?: number;
+}
+
+/** The services of a snapshot: every job with runtime or route data. */
+function services(snapshot: Snapshot): string[] {
+  return [...new Set([...snapshot.runtime.map((r) => r.service), ...snapshot.routes.map((r) => r.service)])];
+}
+
+export async function readProfiles(snapshot: Snapshot, options: ProfileReadOptions): Promise<ProfileData> {
+  const source = options.source;
+  const read = async (service: string, route?: string): Promise<HotCode | null> => {
+    const set = await source.stacks({
+      service,
+      kind: 'wall',
+      sinceSeconds: snapshot.windowSeconds,
+      ...(route === undefined ? {} : { spanName: route }),
+    });
+    if (set === null || set.samples.length === 0) return null;
+    return hotCode(set, { source: source.name, ...(route === undefined ? {} : { route }) });
+  };
+  const byService = new Map<string, HotCode>();
+  for (const service of services(snapshot)) {
+    const hot = await read(service);
+    if (hot !== null) byService.set(service, hot);
+  }
+  const byRoute = new Map<string, HotCode>();
+  for (const r of busiestRoutes(snapshot, options.maxRoutes ?? 10)) {
+    // A service with no profile at all has none per route either: one query, not eleven.
+    if (!byService.has(r.service)) continue;
+    const subject = routeSubject(r);
+    const hot = await read(r.service, subject);
+    if (hot !== null) byRoute.set(`${r.service}\0${subject}`, hot);
+  }
+  return { source: source.name, services: byService, routes: byRoute };
+}
+
+/** The code that held the main thread while requests of `route` ran (its span-labelled samples). */
+export function routeHotFunction(
+  snapshot: Snapshot,
+  service: string,
+  route: string,
+): HotFunction | undefined {
+  return hotFunction(snapshot.profiles?.routes.get(`${service}\0${route}`));
+}
+
+/** The code that held the main thread of `service`, whatever ran it. */
+export function serviceHotFunction(snapshot: Snapshot, service: string): HotFunction | undefined {
+  return hotFunction(snapshot.profiles?.services.get(service));
+}
