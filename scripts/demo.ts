@@ -186,6 +186,8 @@ async function main(): Promise<void> {
         port: options.port,
         // Traces go to the analyzer's own OTLP receiver: its N+1 and parallelizable-query detectors read them.
         otlpEndpoint: traces,
+        // Profiles to the same receiver: findings on the loop and the CPU name the function.
+        profilesEndpoint: traces,
         env: { OTEL_METRIC_EXPORT_INTERVAL: '5000' },
       }),
     );

@@ -149,6 +149,35 @@ function expectSymptomsOnlyAsEvidence(findings: readonly ApiFinding[]): void {
   expect(symptoms.map((s) => `${s.kind} ${s.subject}`).filter((s) => reported.has(s))).toEqual([]);
 }
 
+/**
+ * Some finding on the blocking work (the blocked loop, the CPU, or the slow route whose time is its own code)
+ * names the function from the app's wall profiles, with the synchronous API it called, and the advice swaps
+ * that API for its asynchronous form.
+ */
+function expectHotCode(
+  findings: readonly ApiFinding[],
+  callee: string,
+  location: RegExp,
+  advice: string,
+): void {
+  const named = findings.filter((f) => f.evidence.values['hot_code.callee'] === callee);
+  console.log(
+    `[root causes] hot code: ${JSON.stringify(
+      findings
+        .filter((f) => f.evidence.values['hot_code.function'] !== undefined)
+        .map(
+          (f) =>
+            `${f.kind} ${f.subject}: ${f.evidence.values['hot_code.function']} (${f.evidence.values['hot_code.location']}) → ${f.evidence.values['hot_code.callee']}`,
+        ),
+    )}`,
+  );
+  expect(named.length).toBeGreaterThan(0);
+  for (const f of named) {
+    expect(String(f.evidence.values['hot_code.location'])).toMatch(location);
+    expect(f.recommendations[0]?.action).toContain(advice);
+  }
+}
+
 describe('root causes under mixed traffic with several faults on', () => {
   it('demo: reports each cause with its exact subject, and no symptom on its own', async () => {
     const truth = await demoTruth();
@@ -161,6 +190,7 @@ describe('root causes under mixed traffic with several faults on', () => {
       databaseUrl,
       service: name,
       otlpEndpoint: analyzer.otlpUrl,
+      profilesEndpoint: analyzer.otlpUrl,
     });
     let findings: ApiFinding[];
     try {
@@ -179,6 +209,8 @@ describe('root causes under mixed traffic with several faults on', () => {
     const s = score(findings, truth);
     report('demo', faults, s, findings);
     expectSymptomsOnlyAsEvidence(findings);
+    // The demo's wall profiles, pushed to the analyzer's receiver, name the checkout's synchronous PBKDF2.
+    expectHotCode(findings, 'crypto.pbkdf2Sync', /demo\/src\/app\.ts:\d+$/, 'crypto.pbkdf2 with a callback');
     expect(await expectBatchedStatementsPlan(findings, databaseUrl)).toBeGreaterThan(0);
     // The dashboards' SQL panels, on the rows this analysis wrote.
     const panels = await sqlPanelRows(analyzer.storeUrl, demo.service);
@@ -205,6 +237,7 @@ describe('root causes under mixed traffic with several faults on', () => {
       service: name,
       faults,
       otlpEndpoint: analyzer.otlpUrl,
+      profilesEndpoint: analyzer.otlpUrl,
       scrapeTargetsDir: inject('prometheusTargetsDir'),
     });
     let findings: ApiFinding[];
@@ -230,6 +263,13 @@ describe('root causes under mixed traffic with several faults on', () => {
     const s = score(findings, truth);
     report('bookshop', faults, s, findings);
     expectSymptomsOnlyAsEvidence(findings);
+    // Another app, another API: the price signer derives its key with scrypt on every checkout.
+    expectHotCode(
+      findings,
+      'crypto.scryptSync',
+      /test\/apps\/bookshop\/pricing\.ts:\d+$/,
+      'crypto.scrypt with a callback',
+    );
     expect(await expectBatchedStatementsPlan(findings, databaseUrl)).toBeGreaterThan(0);
     expect(s.precision).toBeGreaterThanOrEqual(MIN_PRECISION);
     expect(s.recall).toBeGreaterThanOrEqual(MIN_RECALL);

@@ -20,6 +20,8 @@ export interface StartDemoOptions {
   readonly scrapeTargetsDir?: string;
   /** Send traces over OTLP/HTTP JSON to this base URL (`…/v1/traces` is appended). Default: no traces. */
   readonly otlpEndpoint?: string;
+  /** Push wall and heap profiles to this base URL (`…/ingest`): Pyroscope or `hotpath serve`. Default: none. */
+  readonly profilesEndpoint?: string;
   /** Extra or overriding environment variables. */
   readonly env?: Readonly<Record<string, string>>;
   readonly log?: NodeJS.WritableStream;
@@ -60,6 +62,7 @@ export async function startDemo(options: StartDemoOptions): Promise<DemoProcess>
     ignoredPaths: '/healthz,/admin/*',
     ...(options.scrapeTargetsDir === undefined ? {} : { scrapeTargetsDir: options.scrapeTargetsDir }),
     ...(options.otlpEndpoint === undefined ? {} : { otlpEndpoint: options.otlpEndpoint }),
+    ...(options.profilesEndpoint === undefined ? {} : { profilesEndpoint: options.profilesEndpoint }),
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.log === undefined ? {} : { log: options.log }),
     // The first start seeds the shop.

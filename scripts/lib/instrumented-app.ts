@@ -24,6 +24,13 @@ export interface InstrumentedAppOptions {
   readonly scrapeTargetsDir?: string;
   /** Send traces over OTLP/HTTP JSON to this base URL (`…/v1/traces` is appended). Default: no traces. */
   readonly otlpEndpoint?: string;
+  /**
+   * Push wall and heap profiles (`HOTPATH_PROFILING=on`, the Pyroscope SDK) to this base URL (`…/ingest`):
+   * Pyroscope, or `hotpath serve`'s receiver. Default: no profiling.
+   */
+  readonly profilesEndpoint?: string;
+  /** How often the SDK pushes (`PYROSCOPE_FLUSH_INTERVAL_MS`); default 10 s, so a one-minute window sees six. */
+  readonly profilesFlushMs?: number;
   /** Extra or overriding environment variables, applied last. */
   readonly env?: Readonly<Record<string, string>>;
   readonly log?: NodeJS.WritableStream;
@@ -76,6 +83,13 @@ async function startOnce(options: InstrumentedAppOptions): Promise<InstrumentedA
           OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${options.otlpEndpoint}/v1/traces`,
           OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
           OTEL_BSP_SCHEDULE_DELAY: '200',
+        }),
+    ...(options.profilesEndpoint === undefined
+      ? {}
+      : {
+          HOTPATH_PROFILING: 'on',
+          PYROSCOPE_SERVER_ADDRESS: options.profilesEndpoint,
+          PYROSCOPE_FLUSH_INTERVAL_MS: String(options.profilesFlushMs ?? 10_000),
         }),
     ...options.env,
   };

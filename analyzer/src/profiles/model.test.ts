@@ -53,5 +53,16 @@ describe('profile decoders', () => {
       line: 42,
     });
     expect(splitFrameName('runtime.kevent')).toEqual({ name: 'runtime.kevent', file: '', line: 0 });
+    // An arrow function route handler, as Node 24's wall profiler names it (seen in the demo's pushes).
+    expect(splitFrameName('./demo/src/app.ts:(anonymous:L#324:C#27):324')).toEqual({
+      name: '(anonymous)',
+      file: './demo/src/app.ts',
+      line: 324,
+    });
+    expect(splitFrameName('file:///srv/app/orders.js:checkout:12')).toEqual({
+      name: 'checkout',
+      file: 'file:///srv/app/orders.js',
+      line: 12,
+    });
   });
 });

@@ -38,11 +38,16 @@ export class ProfileFormatError extends Error {
   override readonly name = 'ProfileFormatError';
 }
 
-/** `<file>:<function>:<line>` as the Node SDK writes it; any other name is kept whole. */
+/**
+ * `<file>:<function>:<line>` as the Node SDK writes it; any other name is kept whole. An unnamed function is
+ * `(anonymous:L#<line>:C#<column>)` in V8's wall profiles (colons inside the function part): it is `(anonymous)`,
+ * its line the frame's.
+ */
 export function splitFrameName(raw: string, file = '', line = 0): Frame {
-  const m = /^(.*):([^:]*):(\d+)$/.exec(raw);
+  const m = /^(.*?):(\(anonymous:L#\d+:C#\d+\)|[^:]*):(\d+)$/.exec(raw);
   if (m === null) return { name: raw === '' ? '(anonymous)' : raw, file, line };
-  return { name: m[2] === '' ? '(anonymous)' : (m[2] ?? ''), file: m[1] ?? file, line: Number(m[3]) };
+  const name = m[2] === '' || m[2]?.startsWith('(anonymous:') ? '(anonymous)' : (m[2] ?? '');
+  return { name, file: m[1] ?? file, line: Number(m[3]) };
 }
 
 const GZIP = [0x1f, 0x8b];

@@ -21,6 +21,8 @@ export interface StartBookshopOptions {
   readonly scrapeTargetsDir?: string;
   /** Send traces over OTLP/HTTP JSON to this base URL (`…/v1/traces` is appended). Default: no traces. */
   readonly otlpEndpoint?: string;
+  /** Push wall and heap profiles to this base URL (`…/ingest`): Pyroscope or `hotpath serve`. Default: none. */
+  readonly profilesEndpoint?: string;
   /** Extra or overriding environment variables. */
   readonly env?: Readonly<Record<string, string>>;
   readonly log?: NodeJS.WritableStream;
@@ -58,6 +60,7 @@ export async function startBookshop(options: StartBookshopOptions): Promise<Book
       ignoredPaths: '/healthz',
       ...(options.scrapeTargetsDir === undefined ? {} : { scrapeTargetsDir: options.scrapeTargetsDir }),
       ...(options.otlpEndpoint === undefined ? {} : { otlpEndpoint: options.otlpEndpoint }),
+      ...(options.profilesEndpoint === undefined ? {} : { profilesEndpoint: options.profilesEndpoint }),
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.log === undefined ? {} : { log: options.log }),
       readyTimeoutMs: 60_000,
