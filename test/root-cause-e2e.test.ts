@@ -279,7 +279,13 @@ describe('root causes under mixed traffic with several faults on', () => {
     const name = uniqueService('healthy-demo');
     const databaseUrl = await shopDatabase('healthy');
     const analyzer = await analyzerFor(databaseUrl, name);
-    const demo = await startTestDemo({ databaseUrl, service: name, otlpEndpoint: analyzer.otlpUrl });
+    // Profiled as the faulty runs are: the profiler's own cost must not make a finding either.
+    const demo = await startTestDemo({
+      databaseUrl,
+      service: name,
+      otlpEndpoint: analyzer.otlpUrl,
+      profilesEndpoint: analyzer.otlpUrl,
+    });
     try {
       await scraped(demo.service);
       await startTraffic({ url: demo.url, rate: 15, connections: 6, duration: 180 }).done;
@@ -300,6 +306,7 @@ describe('root causes under mixed traffic with several faults on', () => {
       databaseUrl,
       service: name,
       otlpEndpoint: analyzer.otlpUrl,
+      profilesEndpoint: analyzer.otlpUrl,
       scrapeTargetsDir: inject('prometheusTargetsDir'),
     });
     try {

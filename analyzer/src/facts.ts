@@ -78,6 +78,24 @@ export interface HotFunction {
   readonly others: string;
 }
 
+/** An allocation site whose live heap grew over the window, from the first and last heap profile in it. */
+export interface GrowingSite {
+  readonly function: string;
+  readonly location: string;
+  readonly frame_kind: 'app' | 'dependency' | 'node' | 'native';
+  readonly package?: string;
+  /** What it allocated through: a Node API (`Buffer.alloc`), a package, or a native frame. */
+  readonly allocates_in?: string;
+  /** Live bytes it holds more at the end than at the start. */
+  readonly grown_bytes: number;
+  /** Live bytes it holds at the end. */
+  readonly live_bytes: number;
+  /** Its share of all growth. */
+  readonly share: number;
+  /** The app's frames from the outermost down to this one, one per line. */
+  readonly stack: string;
+}
+
 /** The route whose server spans ran synchronously while the loop was held. */
 export interface BlockingRoute {
   readonly route: string;
@@ -179,6 +197,11 @@ export interface FactsByKind {
     readonly hours_to_exhaustion_h?: number;
     readonly process_age_s?: number;
     readonly major_gcs?: number;
+    /** The allocation site that grew most (heap profiles), and the next ones, `function (file:line) bytes`. */
+    readonly growing_site?: GrowingSite;
+    readonly other_growing_sites?: string;
+    /** Seconds between the first and the last heap profile compared. */
+    readonly heap_profiles_apart_s?: number;
   };
   readonly 'cpu-saturation': {
     readonly instance: string;

@@ -299,7 +299,27 @@ function memoryLeak(d: Draft<'memory-leak'>, snapshot: Snapshot): Recommendation
   const verify =
     `The heap after GC of ${f.instance} stays flat under steady load (growth under ${formatBytes(f.limit_bytes_per_h)}/h)` +
     `${using(snapshot, 'runtime.heapGrowth')}`;
+  const site = f.growing_site;
+  const fromProfile: Recommendation[] =
+    site === undefined
+      ? []
+      : [
+          {
+            action:
+              `Find what keeps the objects ${site.function} (${site.location}) allocates${site.allocates_in === undefined ? '' : ` through ${site.allocates_in}`}: ` +
+              `it holds ${formatBytes(site.grown_bytes)} more live memory than ${formatSeconds(f.heap_profiles_apart_s ?? 0)} earlier, ` +
+              `${formatPercent(site.share)} of the growth. Whatever stores them (a map, a cache, an array, a listener or timer closure) needs a bound or an eviction`,
+            artifact: `# heap profile, live bytes by allocation site, outermost first\n${site.stack}`,
+            expectedGain:
+              f.hours_to_exhaustion_h === undefined
+                ? `Up to ${formatPercent(site.share)} of the growth stops`
+                : `Up to ${formatPercent(site.share)} of the growth stops, before the heap is full in about ${formatNumber(f.hours_to_exhaustion_h)} h`,
+            confidence: 'high',
+            verify,
+          },
+        ];
   return [
+    ...fromProfile,
     {
       action: `Compare two heap snapshots of ${d.service} taken minutes apart under load: the heap after GC grows ${formatBytes(f.heap_growth_bytes_per_h)}/h and has not levelled off`,
       artifact:

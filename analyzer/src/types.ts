@@ -3,6 +3,7 @@
  * handles); `detectors/` turn it into `Draft`s with typed facts (pure); `correlate` lets causes absorb their
  * symptoms; `recommend` adds what to change from the facts (pure); the store and the API persist and serve them.
  */
+import type { GrowingSite } from './facts.ts';
 import type { HotCode } from './profiles/hot.ts';
 import type { Trace } from './traces/model.ts';
 
@@ -188,6 +189,11 @@ export interface ProfileData {
   readonly services: ReadonlyMap<string, HotCode>;
   /** One route's samples (its server span name), as `service\0METHOD /route`. */
   readonly routes: ReadonlyMap<string, HotCode>;
+  /** Allocation sites whose live heap grew between the first and the last heap profile of the window. */
+  readonly heap: ReadonlyMap<
+    string,
+    { readonly sites: readonly GrowingSite[]; readonly apartSeconds: number }
+  >;
 }
 
 /** Everything the detectors look at, gathered in one cycle. */

@@ -10,6 +10,7 @@ import {
   findingId,
   formatBytes,
   formatNumber,
+  formatPercent,
   formatSeconds,
   isNumber,
   severityFor,
@@ -54,6 +55,14 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memor
     const hours = used !== null && heapLimit !== null ? Math.max(heapLimit - used, 0) / growth : null;
 
     const age = isNumber(rt.processAgeSeconds) ? rt.processAgeSeconds : null;
+    // Where it grows, from the service's heap profiles (first and last of the window), when there are some.
+    const heap = snapshot.profiles?.heap.get(rt.service);
+    const [site, ...others] = heap?.sites ?? [];
+    const where =
+      site === undefined || heap === undefined
+        ? ''
+        : ` Its heap profiles name where: ${site.function} (${site.location}) holds ${formatBytes(site.grown_bytes)} ` +
+          `more live memory than ${formatSeconds(heap.apartSeconds)} earlier (${formatPercent(site.share)} of the growth).`;
 
     const soon = hours !== null && hours <= CRITICAL_HOURS_TO_EXHAUSTION;
     const full =
@@ -75,7 +84,7 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memor
         summary:
           `Over the last ${snapshot.window}, the heap that survives garbage collection on ${rt.service} ` +
           `(${rt.instance}) grew by ${formatBytes(growth)} per hour: something keeps references it no longer ` +
-          `needs, and the growth did not level off as a warm-up does.${now}${old}${full}`,
+          `needs, and the growth did not level off as a warm-up does.${now}${old}${full}${where}`,
         facts: {
           instance: rt.instance,
           heap_growth_bytes_per_h: growth,
@@ -85,6 +94,19 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memor
           ...(hours !== null ? { hours_to_exhaustion_h: hours } : {}),
           ...(age !== null ? { process_age_s: age } : {}),
           ...(isNumber(rt.majorGcs) ? { major_gcs: Math.round(rt.majorGcs) } : {}),
+          ...(site === undefined || heap === undefined
+            ? {}
+            : {
+                growing_site: site,
+                heap_profiles_apart_s: heap.apartSeconds,
+                ...(others.length === 0
+                  ? {}
+                  : {
+                      other_growing_sites: others
+                        .map((o) => `${o.function} (${o.location}) ${formatBytes(o.grown_bytes)}`)
+                        .join('\n'),
+                    }),
+              }),
         },
         evidence: {
           window: snapshot.window,

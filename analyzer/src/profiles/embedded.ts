@@ -136,7 +136,7 @@ export class EmbeddedProfileSource implements ProfileSource {
         if (query.spanName === undefined || x.labels.span_name === query.spanName) samples.push(x);
       }
     }
-    return { samples, seconds: ms / 1000 };
+    return { samples, seconds: ms / 1000, endMs: Math.max(...matching.map((s) => s.untilMs)) };
   }
 
   private evict(now: number): void {

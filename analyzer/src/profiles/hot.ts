@@ -76,7 +76,7 @@ function nodeApiName(module: string, name: string): string {
   return `${module}.${name}`;
 }
 
-function label(f: Frame): string {
+export function label(f: Frame): string {
   return `${f.name} (${f.file}${f.line > 0 ? `:${f.line}` : ''})`;
 }
 
@@ -85,14 +85,14 @@ export function location(f: { file: string; line: number }): string {
   return `${f.file}${f.line > 0 ? `:${f.line}` : ''}`;
 }
 
-interface Charge {
+export interface Charge {
   readonly at: Frame;
   readonly kind: FrameKind;
   readonly callee?: { name: string; kind: 'node-api' | 'dependency' | 'native' };
   readonly stack: readonly string[];
 }
 
-function charge(frames: readonly Frame[]): Charge | 'idle' | 'vm' | null {
+export function charge(frames: readonly Frame[]): Charge | 'idle' | 'vm' | null {
   const leaf = frames[0];
   if (leaf === undefined) return null;
   if (IDLE.has(leaf.name) && leaf.file === '') return 'idle';

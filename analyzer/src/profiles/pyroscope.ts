@@ -144,6 +144,6 @@ export class PyroscopeClient implements ProfileSource {
     if (graph === null) return null;
     const samples = stacksFromFlameGraph(graph);
     if (samples.length === 0) return null;
-    return { samples, seconds: (stop - start) / 1000 };
+    return { samples, seconds: (stop - start) / 1000, endMs: stop };
   }
 }

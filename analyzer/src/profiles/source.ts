@@ -22,6 +22,8 @@ export interface StackSet {
   readonly samples: readonly StackSample[];
   /** Wall: the seconds of profiling the samples cover (their sum is the main thread's time in them). */
   readonly seconds: number;
+  /** Unix milliseconds at which the latest profile in the set ends. */
+  readonly endMs?: number;
 }
 
 export interface ProfileSource {

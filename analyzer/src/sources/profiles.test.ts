@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { correlate } from '../correlate.ts';
 import { detect as eventLoopLag } from '../detectors/event-loop-lag.ts';
+import { detect as memoryLeak } from '../detectors/memory-leak.ts';
 import { finished, INSTANCE, LIMITS, route, runtime, SERVICE, snapshot } from '../detectors/testdata.ts';
 import { EmbeddedProfileSource } from '../profiles/embedded.ts';
 import type { Frame, StackSample } from '../profiles/model.ts';
@@ -102,5 +103,51 @@ describe('the profile step', () => {
     );
     expect(finding?.evidence.values['hot_code.function']).toBeUndefined();
     expect(finding?.recommendations[0]?.action).toContain('Record a CPU profile');
+  });
+
+  it('names the allocation site whose live heap grew, from the first and the last heap profile', async () => {
+    const profiles = new EmbeddedProfileSource({ now: () => NOW });
+    const CACHE = frame('renderProduct', '/app/src/products.js', 88);
+    const ALLOC = frame('allocUnsafe', 'node:buffer', 390);
+    const MB = 1_048_576;
+    const heap = (cache: number, steady: number) => ({
+      kind: 'heap' as const,
+      samples: [
+        { frames: [ALLOC, CACHE, HANDLER], value: cache * MB, labels: {} },
+        { frames: [frame('Pool', '/app/node_modules/pg-pool/index.js', 70)], value: steady * MB, labels: {} },
+      ],
+    });
+    profiles.ingest({ service: SERVICE, untilMs: NOW - 240_000 }, heap(10, 4));
+    profiles.ingest({ service: SERVICE, untilMs: NOW - 120_000 }, heap(70, 4));
+    profiles.ingest({ service: SERVICE, untilMs: NOW }, heap(130, 4.5));
+    const s = snapshot({
+      window: '5m',
+      windowSeconds: 300,
+      runtime: [runtime({ heapGrowthBytesPerHour: 1.8e9, heapUsedBytes: 200e6, majorGcs: 12 })],
+      routes,
+    });
+    const withProfiles = { ...s, profiles: await readProfiles(s, { source: profiles }) };
+    const [finding] = finished(memoryLeak(withProfiles, LIMITS), withProfiles);
+    expect(finding?.evidence.values).toMatchObject({
+      'growing_site.function': 'renderProduct',
+      'growing_site.location': '/app/src/products.js:88',
+      'growing_site.allocates_in': 'buffer.allocUnsafe',
+      'growing_site.grown_bytes': 120 * MB,
+      heap_profiles_apart_s: 240,
+    });
+    // pg-pool's 0.5 MB is under four heap samples' worth: not named.
+    expect(finding?.evidence.values.other_growing_sites).toBeUndefined();
+    expect(finding?.summary).toContain(
+      'renderProduct (/app/src/products.js:88) holds 126 MB more live memory than 240 s earlier (100 % of the growth)',
+    );
+    const advice = finding?.recommendations[0];
+    expect(advice?.action).toContain(
+      'Find what keeps the objects renderProduct (/app/src/products.js:88) allocates',
+    );
+    expect(advice?.artifact).toContain(
+      'handle (/app/src/app.js:40)\nrenderProduct (/app/src/products.js:88)',
+    );
+    // The heap snapshot comparison stays as the second step.
+    expect(finding?.recommendations[1]?.artifact).toContain('--heapsnapshot-signal');
   });
 });

@@ -4,8 +4,9 @@
  * span name). Bounded like the trace step: at most `maxRoutes` route queries per service and cycle.
  */
 
-import type { HotFunction } from '../facts.ts';
+import type { GrowingSite, HotFunction } from '../facts.ts';
 import { routeSubject } from '../findings.ts';
+import { growingSites } from '../profiles/heap.ts';
 import { type HotCode, hotCode, hotFunction } from '../profiles/hot.ts';
 import type { ProfileSource } from '../profiles/source.ts';
 import type { ProfileData, Snapshot } from '../types.ts';
@@ -47,7 +48,20 @@ export async function readProfiles(snapshot: Snapshot, options: ProfileReadOptio
     const hot = await read(r.service, subject);
     if (hot !== null) byRoute.set(`${r.service}\0${subject}`, hot);
   }
-  return { source: source.name, services: byService, routes: byRoute };
+  // A heap profile is a snapshot: the first and the last of the window, compared site by site.
+  const heap = new Map<string, { sites: GrowingSite[]; apartSeconds: number }>();
+  for (const service of services(snapshot)) {
+    const query = { service, kind: 'heap', sinceSeconds: snapshot.windowSeconds } as const;
+    const [earliest, latest] = await Promise.all([
+      source.stacks({ ...query, at: 'earliest' }),
+      source.stacks({ ...query, at: 'latest' }),
+    ]);
+    if (earliest === null || latest === null) continue;
+    const apartSeconds = ((latest.endMs ?? 0) - (earliest.endMs ?? 0)) / 1000;
+    if (!(apartSeconds > 0)) continue; // one profile only: nothing to compare
+    heap.set(service, { sites: growingSites(earliest, latest), apartSeconds });
+  }
+  return { source: source.name, services: byService, routes: byRoute, heap };
 }
 
 /** The code that held the main thread while requests of `route` ran (its span-labelled samples). */
