@@ -10,6 +10,7 @@ import { METRICS, prometheusSeries } from '@hotpath/instrumentation';
 export const DATASOURCE_UIDS = {
   prometheus: 'hotpath-prometheus',
   tempo: 'hotpath-tempo',
+  pyroscope: 'hotpath-pyroscope',
   findings: 'hotpath-findings',
 } as const;
 
@@ -17,6 +18,7 @@ export const DATASOURCE_UIDS = {
 export const STACK_URLS = {
   prometheus: 'http://prometheus:9090',
   tempo: 'http://tempo:3200',
+  pyroscope: 'http://pyroscope:4040',
   postgres: 'postgres:5432',
 } as const;
 
@@ -96,6 +98,15 @@ export function datasourcesFile(): Record<string, unknown> {
               },
             ],
           },
+          // From a span to the profile of the code it ran: @hotpath/instrumentation labels each wall sample with
+          // its server span (span_id, span_name) and sets pyroscope.profile.id on the span; the service matches
+          // Pyroscope's service_name. Wall time, the profile type the Node SDK pushes (fixture README §2).
+          tracesToProfiles: {
+            datasourceUid: DATASOURCE_UIDS.pyroscope,
+            tags: [{ key: 'service.name', value: 'service_name' }],
+            profileTypeId: 'wall:wall:nanoseconds:wall:nanoseconds',
+            customQuery: false,
+          },
           // The service graph and its node graph come from Tempo's metrics generator, stored in Prometheus.
           serviceMap: { datasourceUid: DATASOURCE_UIDS.prometheus },
           nodeGraph: { enabled: true },
@@ -103,6 +114,16 @@ export function datasourcesFile(): Record<string, unknown> {
           traceQuery: { timeShiftEnabled: true, spanStartTimeShift: '-10m', spanEndTimeShift: '10m' },
           streamingEnabled: { search: true, metrics: true },
         },
+      },
+      {
+        name: 'Pyroscope',
+        uid: DATASOURCE_UIDS.pyroscope,
+        type: 'grafana-pyroscope-datasource',
+        access: 'proxy',
+        url: STACK_URLS.pyroscope,
+        editable: false,
+        // The SDK pushes every 15 s in compose (PYROSCOPE_FLUSH_INTERVAL_MS): no finer step has data.
+        jsonData: { minStep: '15s' },
       },
       {
         name: 'Hotpath findings',

@@ -94,7 +94,7 @@ describe('docker-compose.yml', () => {
 
   it('makes Grafana wait for everything it reads from', () => {
     const deps = new Map(dependsOn(compose.services.grafana ?? {}));
-    for (const upstream of ['prometheus', 'tempo', 'postgres'])
+    for (const upstream of ['prometheus', 'tempo', 'pyroscope', 'postgres'])
       expect(deps.get(upstream)).toBe('service_healthy');
   });
 

@@ -9,8 +9,9 @@ import { DATASOURCE_UIDS } from '@hotpath/grafana';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { PROFILE_TYPE_IDS } from '../../analyzer/src/profiles/pyroscope.ts';
 import { REPO_ROOT } from '../../scripts/lib/demo.ts';
-import { containerPorts, hostPort, loadCompose, serviceEnv } from './compose.ts';
+import { containerPorts, hostPort, loadCompose, SHARED_FIXTURES, serviceEnv } from './compose.ts';
 
 const exemplarDestination = z.strictObject({
   name: z.string().min(1),
@@ -140,6 +141,16 @@ const tempoJsonData = z.object({
     tags: z.array(z.strictObject({ key: z.string(), value: z.string().optional() })),
     queries: z.array(z.strictObject({ name: z.string(), query: z.string() })),
   }),
+  // The options of Grafana's TraceToProfilesSettings (fixture README §4); a misspelt key fails here.
+  tracesToProfiles: z.strictObject({
+    datasourceUid: z.string(),
+    tags: z.array(z.strictObject({ key: z.string(), value: z.string().optional() })).optional(),
+    spanStartTimeShift: z.string().optional(),
+    spanEndTimeShift: z.string().optional(),
+    query: z.string().optional(),
+    profileTypeId: z.string().regex(/^[a-z_]+:[a-z_]+:[a-z_]+:[a-z_]+:[a-z_]+$/),
+    customQuery: z.boolean(),
+  }),
   serviceMap: z.strictObject({ datasourceUid: z.string() }),
   nodeGraph: z.strictObject({ enabled: z.boolean() }),
   search: z.strictObject({ hide: z.boolean() }),
@@ -167,7 +178,28 @@ describe('Grafana provisioning', () => {
     );
     const byUid = new Map(parsedDatasources.datasources.map((d) => [d.uid, d]));
     prometheusJsonData.parse(byUid.get(DATASOURCE_UIDS.prometheus)?.jsonData);
-    tempoJsonData.parse(byUid.get(DATASOURCE_UIDS.tempo)?.jsonData);
+    const tempo = tempoJsonData.parse(byUid.get(DATASOURCE_UIDS.tempo)?.jsonData);
+    // Spans link to the Pyroscope datasource, by the type id the official provisioning examples use.
+    const pyroscope = byUid.get(DATASOURCE_UIDS.pyroscope);
+    expect(pyroscope?.type).toBe('grafana-pyroscope-datasource');
+    expect(tempo.tracesToProfiles.datasourceUid).toBe(DATASOURCE_UIDS.pyroscope);
+    // The wall profile type the Node SDK's pushes become (the analyzer's Pyroscope client asks for the same).
+    expect(tempo.tracesToProfiles.profileTypeId).toBe(PROFILE_TYPE_IDS.wall);
+    const upstream = (example: string) =>
+      parse(readFileSync(join(SHARED_FIXTURES, 'pyroscope', example), 'utf8')) as {
+        datasources: { type: string; jsonData?: Record<string, unknown> }[];
+      };
+    // Our Pyroscope jsonData keys are ones the docs' provisioning example uses.
+    const docs = upstream('grafana-provisioning.pyroscope-datasource.grafana-docs.yaml').datasources.find(
+      (d) => d.type === 'grafana-pyroscope-datasource',
+    );
+    for (const key of Object.keys((pyroscope?.jsonData as Record<string, unknown>) ?? {}))
+      expect(Object.keys(docs?.jsonData ?? {})).toContain(key);
+    // Pyroscope's own working example: its tracesToProfiles passes the same schema.
+    const example = upstream('grafana-provisioning.tempo-and-pyroscope.grafana-pyroscope-example.yaml');
+    tempoJsonData.shape.tracesToProfiles.parse(
+      example.datasources.find((d) => d.type === 'tempo')?.jsonData?.tracesToProfiles,
+    );
     expect(parsedDatasources.datasources.filter((d) => d.isDefault)).toHaveLength(1);
   });
 

@@ -229,6 +229,13 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
         if (!response.ok) throw new Error(`${url}/ready answered ${response.status}`);
       });
     }
+    if (config.profiles.kind === 'pyroscope') {
+      const url = config.profiles.url.replace(/\/+$/, '');
+      checks.pyroscope = check(where(url), async () => {
+        const response = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(3_000) });
+        if (!response.ok) throw new Error(`${url}/ready answered ${response.status}`);
+      });
+    }
     const entries = await Promise.all(Object.entries(checks).map(async ([k, v]) => [k, await v] as const));
     return {
       ready: entries.every(([, c]) => c.status === 'up'),

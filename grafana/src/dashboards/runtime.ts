@@ -58,10 +58,11 @@ export function runtimeDashboard(slo: SloFile): Record<string, unknown> {
     .withPanel(
       series({
         title: 'Memory',
-        description: `V8 heap in use (all spaces) and resident memory. Sustained heap growth over ${runtime.heap_growth_mb_per_hour} MB/h is a leak.`,
+        description: `V8 heap in use (all spaces), the heap right after the latest major GC (what survived it), and resident memory. The analyzer judges leaks on the after-GC line: sustained growth over ${runtime.heap_growth_mb_per_hour} MB/h is a leak; heap in use also climbs with garbage between major GCs.`,
         unit: 'bytes',
         targets: [
           promTarget(selector(RECORDED.heapUsed, BY_INSTANCE), `${LEGEND} heap used`),
+          gauge('hotpathV8jsHeapLive', 'heap after GC'),
           promTarget(
             `sum by (job, instance) (${selector(prometheusName(METRICS.processMemoryUsage), BY_INSTANCE)})`,
             `${LEGEND} resident`,
