@@ -34,7 +34,8 @@ const BROWSER_SERIES = new Set(
 /** The analyzer's own metrics (hotpath.*), in every series form. */
 const ANALYZER_SERIES = new Set(
   Object.values(METRICS)
-    .filter((m) => m.name.startsWith('hotpath.'))
+    // The analyzer's own telemetry (hotpath.findings.open, …), not the instrumentation's hotpath.v8js.* gauges.
+    .filter((m) => m.source === '@hotpath/analyzer')
     .flatMap((m) => [
       prometheusName(m),
       ...(['bucket', 'sum', 'count'] as const).map((s) => prometheusSeries(m, s)),
