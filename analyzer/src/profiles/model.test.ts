@@ -53,6 +53,7 @@ describe('profile decoders', () => {
       line: 42,
     });
     expect(splitFrameName('runtime.kevent')).toEqual({ name: 'runtime.kevent', file: '', line: 0 });
+    expect(splitFrameName(':RegExp: (a+)+$:0')).toEqual({ name: 'RegExp: (a+)+$', file: '', line: 0 });
     // An arrow function route handler, as Node 24's wall profiler names it (seen in the demo's pushes).
     expect(splitFrameName('./demo/src/app.ts:(anonymous:L#324:C#27):324')).toEqual({
       name: '(anonymous)',

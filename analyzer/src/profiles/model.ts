@@ -44,6 +44,9 @@ export class ProfileFormatError extends Error {
  * its line the frame's.
  */
 export function splitFrameName(raw: string, file = '', line = 0): Frame {
+  // A native frame has no file, and its name may hold colons (`RegExp: (a+)+$`).
+  const native = /^:(.+):(\d+)$/.exec(raw);
+  if (native !== null) return { name: native[1] ?? raw, file: '', line: Number(native[2]) };
   const m = /^(.*?):(\(anonymous:L#\d+:C#\d+\)|[^:]*):(\d+)$/.exec(raw);
   if (m === null) return { name: raw === '' ? '(anonymous)' : raw, file, line };
   const name = m[2] === '' || m[2]?.startsWith('(anonymous:') ? '(anonymous)' : (m[2] ?? '');

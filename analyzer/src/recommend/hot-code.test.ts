@@ -43,6 +43,11 @@ describe('advice from the code a profile names', () => {
     expect(own.action).toContain('render (/app/src/pages.js:12) computes on the main thread');
     expect(own.action).toContain('worker thread');
 
+    // A frame the wall profiler records for a regular expression (seen with @datadog/pprof on Node 24).
+    const regex = hotCodeAdvice({ ...base, callee: 'RegExp: (a+)+$', callee_kind: 'native' });
+    expect(regex.action).toContain('matching /(a+)+$/');
+    expect(regex.action).toContain('without nested quantifiers');
+
     const lib = hotCodeAdvice({
       ...base,
       frame_kind: 'dependency',

@@ -5,6 +5,8 @@
  *   block (zlib, crypto, fs and child_process `*Sync` calls), and their callback forms run on libuv's thread
  *   pool or in another process. https://nodejs.org/en/learn/asynchronous-work/dont-block-the-event-loop
  * - a dependency: that package, called from the app's frame;
+ * - a regular expression (V8's `RegExp: <source>` frame): the pattern, which the same guide's ReDoS section
+ *   says to bound or rewrite;
  * - the app's own computation: off the main thread (worker_threads), or done less often.
  */
 import type { HotFunction } from '../facts.ts';
@@ -61,6 +63,14 @@ export function hotCodeAdvice(hot: HotFunction): HotCodeAdvice {
     }
     return {
       action: `${where} spends ${held} in ${hot.callee}: call it less often per request, or move the call to a worker thread (node:worker_threads)`,
+      artifact,
+    };
+  }
+  // V8 names a regular expression's matcher `RegExp: <source>` in CPU and wall profiles.
+  if (hot.callee_kind === 'native' && hot.callee?.startsWith('RegExp: ') === true) {
+    const source = hot.callee.slice('RegExp: '.length);
+    return {
+      action: `${where} spends ${held} matching /${source}/: a pattern that backtracks (a quantified group inside another quantifier, overlapping alternatives) grows with the input; rewrite it without nested quantifiers, bound the input's length before matching, or match in a worker thread`,
       artifact,
     };
   }
