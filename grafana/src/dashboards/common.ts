@@ -30,6 +30,7 @@ export const LINK_TAG = 'hotpath';
 
 export const PROMETHEUS = { type: 'prometheus', uid: DATASOURCE_UIDS.prometheus } as const;
 export const FINDINGS = { type: 'grafana-postgresql-datasource', uid: DATASOURCE_UIDS.findings } as const;
+export const PYROSCOPE = { type: 'grafana-pyroscope-datasource', uid: DATASOURCE_UIDS.pyroscope } as const;
 
 /** Grafana's Prometheus query for `$__rate_interval`: at least four scrape intervals (timeInterval 10 s). */
 export const RATE_INTERVAL = '$__rate_interval';

@@ -59,7 +59,7 @@ const EXPECTED_VARIABLES: Record<string, readonly string[]> = {
   [DASHBOARD_UIDS.overview]: ['service'],
   [DASHBOARD_UIDS.endpoints]: ['service', 'route'],
   [DASHBOARD_UIDS.database]: ['service'],
-  [DASHBOARD_UIDS.runtime]: ['service', 'instance'],
+  [DASHBOARD_UIDS.runtime]: ['service', 'instance', 'profile_service'],
   [DASHBOARD_UIDS.frontend]: ['service', 'page'],
   [DASHBOARD_UIDS.loadTests]: ['testid', 'service'],
   [DASHBOARD_UIDS.bottlenecks]: ['service', 'layer'],
@@ -90,10 +90,11 @@ function panel(uid: string, title: string): Json {
 }
 
 function thresholdSteps(p: Json): { value: number | null; color: string }[] {
-  const fieldConfig = p.fieldConfig as {
-    defaults?: { thresholds?: { steps?: { value: number | null; color: string }[] } };
-  };
-  return fieldConfig.defaults?.thresholds?.steps ?? [];
+  // A flame graph has no field config at all.
+  const fieldConfig = p.fieldConfig as
+    | { defaults?: { thresholds?: { steps?: { value: number | null; color: string }[] } } }
+    | undefined;
+  return fieldConfig?.defaults?.thresholds?.steps ?? [];
 }
 
 /** The objective a panel draws: the value of its red step. */
@@ -213,7 +214,8 @@ describe('Prometheus queries', () => {
           ? ['testid']
           : ANALYZER_SERIES.has(metric)
             ? []
-            : variables.filter((v) => v !== 'testid');
+            : // profile_service is $service as Pyroscope names it, for the flame graph only.
+              variables.filter((v) => v !== 'testid' && v !== 'profile_service');
         for (const v of applicable) expect(matchers, `${metric} on ${v}`).toContain(MATCHER_OF[v]);
       }
       for (const range of q.text.matchAll(/\[([^\]]*)\]/g)) expect(range[1]).toBe('$__rate_interval');

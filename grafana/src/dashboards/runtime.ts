@@ -3,12 +3,14 @@
  * instance. Node runs JavaScript on one thread, so one saturated core or a blocked loop stalls every request.
  */
 
-import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { PanelBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { DataqueryBuilder as PyroscopeQuery } from '@grafana/grafana-foundation-sdk/grafanapyroscope';
+import { PROFILE_TYPE_IDS } from '@hotpath/analyzer/pyroscope';
 import type { SloFile } from '@hotpath/analyzer/slo';
 import { ATTR, METRICS, prometheusName, prometheusSeries, RECORDED } from '@hotpath/instrumentation';
-import { finish, hotpathDashboard, label, promTarget, rate, selector } from './common.ts';
+import { finish, hotpathDashboard, label, PYROSCOPE, promTarget, rate, selector } from './common.ts';
 import { series } from './panels.ts';
-import { BY_INSTANCE, instanceVariable, serviceVariable } from './variables.ts';
+import { BY_INSTANCE, instanceVariable, profileServiceVariable, serviceVariable } from './variables.ts';
 
 export const RUNTIME_UID = 'hotpath-runtime';
 
@@ -31,6 +33,7 @@ export function runtimeDashboard(slo: SloFile): Record<string, unknown> {
   })
     .withVariable(serviceVariable('resources'))
     .withVariable(instanceVariable())
+    .withVariable(profileServiceVariable())
     .withRow(new RowBuilder('Event loop'))
     .withPanel(
       series({
@@ -99,6 +102,27 @@ export function runtimeDashboard(slo: SloFile): Record<string, unknown> {
         limit: runtime.cpu_utilization_percent / 100,
         span: 24,
       }),
+    )
+    .withRow(new RowBuilder('Profiles'))
+    .withPanel(
+      new PanelBuilder()
+        .type('flamegraph')
+        .title('Main-thread wall time by function')
+        .description(
+          'Wall profiles of the selected services (Pyroscope, pushed by @hotpath/instrumentation with HOTPATH_PROFILING=on): the widest frames held the event loop longest. The analyzer names the top one in its event-loop, CPU and slow-route findings.',
+        )
+        .datasource(PYROSCOPE)
+        .targets([
+          new PyroscopeQuery()
+            .refId('A')
+            .datasource(PYROSCOPE)
+            .queryType('profile')
+            .profileTypeId(PROFILE_TYPE_IDS.wall)
+            .labelSelector('{service_name=~"$profile_service"}')
+            .groupBy([]),
+        ])
+        .span(24)
+        .height(14),
     );
   return finish(builder);
 }

@@ -4,7 +4,7 @@
  * variables every PromQL query filters on.
  */
 
-import type { QueryVariableBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { type QueryVariableBuilder, VariableHide } from '@grafana/grafana-foundation-sdk/dashboard';
 import { ATTR, METRICS, PROMETHEUS_SERIES, prometheusSeries } from '@hotpath/instrumentation';
 import { label, promVariable, selector } from './common.ts';
 
@@ -27,6 +27,24 @@ export function serviceVariable(from: 'resources' | 'http'): QueryVariableBuilde
     label: 'Service',
     description: 'Prometheus job: service.namespace/service.name of the instrumented app.',
   });
+}
+
+/**
+ * `profile_service`: the selected services as Pyroscope names them. The SDK pushes under `service.name` alone
+ * (its `service_name` label), while the Prometheus job is `service.namespace/service.name`: the job's last part.
+ * Hidden; it follows `service`.
+ */
+export function profileServiceVariable(): QueryVariableBuilder {
+  return promVariable(
+    'profile_service',
+    `label_values(${selector(PROMETHEUS_SERIES.targetInfo, BY_SERVICE)}, job)`,
+    {
+      label: 'Profiled service',
+      description: 'service.name of the selected services, the service_name label of their profiles.',
+    },
+  )
+    .regex('/^(?:.*\\/)?([^/]+)$/')
+    .hide(VariableHide.HideVariable);
 }
 
 export function routeVariable(): QueryVariableBuilder {
