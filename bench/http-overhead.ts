@@ -16,10 +16,14 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 10;
 
+const HOTPATH = ['--import', '@hotpath/instrumentation/register'];
 const VARIANTS = {
-  bare: [] as string[],
-  hotpath: ['--import', '@hotpath/instrumentation/register'],
-  stock: ['--import', '@opentelemetry/auto-instrumentations-node/register'],
+  bare: { args: [] as string[], env: {} },
+  hotpath: { args: HOTPATH, env: {} },
+  // Hotpath with continuous profiling at the SDK's defaults: wall (100 Hz) and heap (every 512 KiB) profilers,
+  // span labels entered for every request, a push every 60 s (so a round measures the profiling, not the upload).
+  profiled: { args: HOTPATH, env: { HOTPATH_PROFILING: 'on' } as Record<string, string> },
+  stock: { args: ['--import', '@opentelemetry/auto-instrumentations-node/register'], env: {} },
 } as const;
 type Variant = keyof typeof VARIANTS;
 
@@ -38,7 +42,7 @@ async function measure(variant: Variant, sink: string): Promise<{ rps: number; p
   const app = startProcess(
     variant,
     process.execPath,
-    [...VARIANTS[variant], join(import.meta.dirname, 'app.mjs')],
+    [...VARIANTS[variant].args, join(import.meta.dirname, 'app.mjs')],
     {
       cwd: REPO_ROOT,
       env: {
@@ -50,6 +54,8 @@ async function measure(variant: Variant, sink: string): Promise<{ rps: number; p
         // The stock bundle's defaults, made comparable: same exporters, same metric interval.
         OTEL_METRIC_EXPORT_INTERVAL: '10000',
         OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process,serviceinstance',
+        PYROSCOPE_SERVER_ADDRESS: sink,
+        ...VARIANTS[variant].env,
       },
     },
   );
@@ -76,6 +82,7 @@ export async function benchHttpOverhead(): Promise<void> {
   const runs: Record<Variant, { rps: number[]; p99: number[]; p50: number[] }> = {
     bare: { rps: [], p99: [], p50: [] },
     hotpath: { rps: [], p99: [], p50: [] },
+    profiled: { rps: [], p99: [], p50: [] },
     stock: { rps: [], p99: [], p50: [] },
   };
   try {
@@ -102,6 +109,8 @@ HTTP overhead (Express 5, ${CONNECTIONS} connections, ${ROUNDS} × ${SECONDS} s 
   variant    req/s     p99 ms   throughput vs bare   event-loop time added per request
   bare       ${String(Math.round(rps('bare'))).padEnd(9)} ${String(p99('bare')).padEnd(8)} 1.00
   hotpath    ${String(Math.round(rps('hotpath'))).padEnd(9)} ${String(p99('hotpath')).padEnd(8)} ${(rps('hotpath') / rps('bare')).toFixed(2)}                 ${usPerRequest('hotpath').toFixed(0)} µs
+  profiled   ${String(Math.round(rps('profiled'))).padEnd(9)} ${String(p99('profiled')).padEnd(8)} ${(rps('profiled') / rps('bare')).toFixed(2)}                 ${usPerRequest('profiled').toFixed(0)} µs
   stock      ${String(Math.round(rps('stock'))).padEnd(9)} ${String(p99('stock')).padEnd(8)} ${(rps('stock') / rps('bare')).toFixed(2)}                 ${usPerRequest('stock').toFixed(0)} µs
-  hotpath throughput / stock throughput: ${(rps('hotpath') / rps('stock')).toFixed(2)}`);
+  hotpath throughput / stock throughput: ${(rps('hotpath') / rps('stock')).toFixed(2)}
+  profiling: profiled throughput / hotpath throughput ${(rps('profiled') / rps('hotpath')).toFixed(3)} (target ≥ 0.97), p99 ${(p99('profiled') / p99('hotpath')).toFixed(2)}×, ${(1e6 / rps('profiled') - 1e6 / rps('hotpath')).toFixed(0)} µs per request`);
 }

@@ -1,12 +1,13 @@
 /**
- * Heap profiles end to end: the demo with `memory-leak` on pushes its profiles (real Pyroscope SDK) to
- * `hotpath serve`'s receiver while its metrics go to the real Prometheus. The memory-leak finding must name the
- * allocation site in the demo's code whose live heap grew between the window's first and last heap profile,
- * and lead its advice with it.
+ * Profiles end to end: the demo pushes its profiles (real Pyroscope SDK) to `hotpath serve`'s receiver while
+ * its metrics go to the real Prometheus and its traces to the same receiver. With `memory-leak` on, the leak
+ * finding must name the allocation site in the demo's code whose live heap grew between the window's first and
+ * last heap profile; with `slow-endpoint` on, the slow route's finding must name the demo's scoring code, from
+ * that route's own samples.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAnalyzer, type TestAnalyzer } from './analyzer.ts';
-import { scraped, shopDatabase, startTestDemo } from './harness.ts';
+import { drive, scraped, shopDatabase, startTestDemo } from './harness.ts';
 
 describe('profiles end to end (embedded profile source)', () => {
   let analyzer: TestAnalyzer;
@@ -52,6 +53,43 @@ describe('profiles end to end (embedded profile source)', () => {
       expect(leak?.recommendations[0]?.action).toContain(
         `Find what keeps the objects ${leak?.evidence.values['growing_site.function']} (${leak?.evidence.values['growing_site.location']}) allocates`,
       );
+    } finally {
+      await demo.stop();
+    }
+  }, 180_000);
+
+  it('slow-endpoint: the route’s finding names the scoring code from its own samples', async () => {
+    const demo = await startTestDemo({
+      scenarios: ['slow-endpoint'],
+      databaseUrl: await shopDatabase('profiles'),
+      otlpEndpoint: analyzer.otlpUrl,
+      profilesEndpoint: analyzer.otlpUrl,
+    });
+    const route = 'GET /api/products/:id/recommendations';
+    try {
+      await scraped(demo.service);
+      // Two at a time for ~30 s, with cheap pages beside it: the scoring route's samples are its own.
+      const until = Date.now() + 30_000;
+      while (Date.now() < until) {
+        await drive(6, 2, (i) =>
+          fetch(
+            i % 3 === 0
+              ? `${demo.url}/api/products?limit=5`
+              : `${demo.url}/api/products/${1 + i}/recommendations`,
+          ),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 11_000));
+      await analyzer.analyze('1m');
+      const findings = await analyzer.findings(demo.service, 'status=open');
+      const slow = findings.find((f) => f.kind === 'slow-endpoint' && f.subject === route);
+      console.log(
+        `[profiles e2e] ${findings.map((f) => `${f.kind} ${f.subject}`).join(', ')}\n${JSON.stringify(slow?.evidence.values)}`,
+      );
+      expect(slow?.evidence.values['hot_code.route']).toBe(route);
+      expect(String(slow?.evidence.values['hot_code.location'])).toMatch(/demo\/src\/app\.ts:\d+$/);
+      expect(slow?.evidence.values['hot_code.frame_kind']).toBe('app');
+      expect(slow?.recommendations[0]?.action).toContain('computes on the main thread');
     } finally {
       await demo.stop();
     }

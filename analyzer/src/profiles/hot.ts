@@ -210,7 +210,10 @@ export function hotFunction(hot: HotCode | undefined): HotFunction | undefined {
     stack: top.stack.join('\n'),
     others: named
       .slice(1)
-      .map((f) => `${f.function} (${location(f)}) ${percent(f.share)}`)
+      .map(
+        (f) =>
+          `${f.function} (${location(f)})${f.callee === undefined ? '' : ` in ${f.callee}`} ${percent(f.share)}`,
+      )
       .join('\n'),
   };
 }
