@@ -19,13 +19,17 @@ describe('profiles end to end (embedded profile source)', () => {
     await analyzer?.stop();
   });
 
-  it('memory-leak: the finding names the allocation site that grew, in the demo’s own code', async () => {
-    const demo = await startTestDemo({
-      scenarios: ['memory-leak'],
+  /** The demo with `scenario` on, its traces and profiles sent to the analyzer's receiver. */
+  const profiledDemo = async (scenario: string) =>
+    startTestDemo({
+      scenarios: [scenario],
       databaseUrl: await shopDatabase('profiles'),
       otlpEndpoint: analyzer.otlpUrl,
       profilesEndpoint: analyzer.otlpUrl,
     });
+
+  it('memory-leak: the finding names the allocation site that grew, in the demo’s own code', async () => {
+    const demo = await profiledDemo('memory-leak');
     try {
       await scraped(demo.service);
       // ~40 product views a second for 35 s (10 MB/s retained): heap pushes every 10 s see it grow.
@@ -59,12 +63,7 @@ describe('profiles end to end (embedded profile source)', () => {
   }, 180_000);
 
   it('slow-endpoint: the route’s finding names the scoring code from its own samples', async () => {
-    const demo = await startTestDemo({
-      scenarios: ['slow-endpoint'],
-      databaseUrl: await shopDatabase('profiles'),
-      otlpEndpoint: analyzer.otlpUrl,
-      profilesEndpoint: analyzer.otlpUrl,
-    });
+    const demo = await profiledDemo('slow-endpoint');
     const route = 'GET /api/products/:id/recommendations';
     try {
       await scraped(demo.service);

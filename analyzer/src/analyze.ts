@@ -7,7 +7,7 @@ import { type AdvisorCoverage, advise } from './advisor/advisor.ts';
 import { correlate } from './correlate.ts';
 import { detectAll } from './detectors/index.ts';
 import type { Draft } from './facts.ts';
-import { rank } from './findings.ts';
+import { rank, serviceNameOf } from './findings.ts';
 import { limitsFor } from './limits.ts';
 import type { ProfileSource } from './profiles/source.ts';
 import { batchedStatement, plannable } from './recommend/batched.ts';
@@ -50,7 +50,6 @@ export interface ProfileCoverage {
   /** Routes with samples of their own (span-labelled profiles). */
   readonly routes: number;
   readonly error?: string;
-  readonly cause?: unknown;
 }
 
 export interface Analysis {
@@ -94,12 +93,11 @@ export async function analyze(options: AnalysisOptions): Promise<Analysis> {
         services: 0,
         routes: 0,
         error: error instanceof Error ? error.message : String(error),
-        cause: error,
       };
     }
   }
   // Each service is judged against its own objectives (slo.yaml overrides).
-  const limits = (service: string) => limitsFor(objectivesFor(options.slo, serviceName(service)));
+  const limits = (service: string) => limitsFor(objectivesFor(options.slo, serviceNameOf(service)));
   const drafts: Draft[] = detectAll(snapshot, limits);
   let advisor: AdvisorCoverage | undefined;
   if (options.databaseUrl !== undefined && options.advisor !== false) {
@@ -150,9 +148,4 @@ async function withBatchedStatements(drafts: Draft[], databaseUrl: string | unde
       };
     }),
   );
-}
-
-/** The SLO file keys services by service.name; a job may be `namespace/name`. */
-function serviceName(job: string): string {
-  return job.includes('/') ? (job.split('/').at(-1) ?? job) : job;
 }

@@ -207,8 +207,7 @@ export function correlate(drafts: readonly Draft[], snapshot: Snapshot): Draft[]
       const b = breakdownOf(d.service, d.subject);
       if (b === undefined) return d;
       // Time in the route's own code: its span-labelled wall samples name the function.
-      const own = b.own_share >= Math.max(b.db_share, b.pool_wait_share, b.http_share);
-      const hot = own ? routeHotFunction(snapshot, d.service, d.subject) : undefined;
+      const hot = largestPart(b) === 'own' ? routeHotFunction(snapshot, d.service, d.subject) : undefined;
       const code =
         hot === undefined
           ? ''

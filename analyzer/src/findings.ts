@@ -75,6 +75,11 @@ export function evidenceQueries(snapshot: Snapshot, keys: readonly string[]): Ev
 }
 
 /** The subject of a route finding: `GET /api/products/:id`. */
+/** A Prometheus job is `service.namespace/service.name`; the SLO file and Pyroscope key a service by the name. */
+export function serviceNameOf(job: string): string {
+  return job.includes('/') ? (job.split('/').at(-1) ?? job) : job;
+}
+
 export function routeSubject(route: Pick<RouteStats, 'method' | 'route'>): string {
   return `${route.method} ${route.route}`;
 }

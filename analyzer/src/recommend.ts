@@ -308,7 +308,7 @@ function memoryLeak(d: Draft<'memory-leak'>, snapshot: Snapshot): Recommendation
             action:
               `Find what keeps the objects ${site.function} (${site.location}) allocates${site.allocates_in === undefined ? '' : ` through ${site.allocates_in}`}: ` +
               `it holds ${formatBytes(site.grown_bytes)} more live memory than ${formatSeconds(f.heap_profiles_apart_s ?? 0)} earlier, ` +
-              `${formatPercent(site.share)} of the growth. Whatever stores them (a map, a cache, an array, a listener or timer closure) needs a bound or an eviction`,
+              `${formatPercent(site.share)} of the growth. Whatever holds on to them needs a bound or an eviction`,
             artifact: `# heap profile, live bytes by allocation site, outermost first\n${site.stack}`,
             expectedGain:
               f.hours_to_exhaustion_h === undefined

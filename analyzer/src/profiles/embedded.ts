@@ -10,8 +10,9 @@
  */
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
+import { serviceNameOf } from '../findings.ts';
 import { type DecodedProfile, decodePprof, ProfileFormatError, type StackSample } from './model.ts';
-import { type ProfileQuery, type ProfileSource, profileService, type StackSet } from './source.ts';
+import type { ProfileQuery, ProfileSource, StackSet } from './source.ts';
 
 export const PYROSCOPE_INGEST_PATH = '/ingest';
 
@@ -117,7 +118,7 @@ export class EmbeddedProfileSource implements ProfileSource {
     const now = this.now();
     this.evict(now);
     const since = now - query.sinceSeconds * 1000;
-    const service = profileService(query.service);
+    const service = serviceNameOf(query.service);
     let matching = this.stored.filter(
       (s) => s.service === service && s.profile.kind === query.kind && s.untilMs >= since,
     );

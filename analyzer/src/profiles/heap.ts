@@ -5,7 +5,7 @@
  * first frame of the app's own code above the leaf (`Buffer.alloc`, `Array` are where memory is made, not why).
  */
 import type { GrowingSite } from '../facts.ts';
-import { charge, label, location, packageOf } from './hot.ts';
+import { type Charge, charge, label, location, packageOf } from './hot.ts';
 import type { StackSet } from './source.ts';
 
 /**
@@ -15,13 +15,8 @@ import type { StackSet } from './source.ts';
  */
 export const MIN_SITE_GROWTH_BYTES = 4 * 512 * 1024;
 
-function bySite(
-  set: StackSet,
-): Map<string, { bytes: number; c: Exclude<ReturnType<typeof charge>, 'idle' | 'vm' | null> }> {
-  const out = new Map<
-    string,
-    { bytes: number; c: Exclude<ReturnType<typeof charge>, 'idle' | 'vm' | null> }
-  >();
+function bySite(set: StackSet): Map<string, { bytes: number; c: Charge }> {
+  const out = new Map<string, { bytes: number; c: Charge }>();
   for (const s of set.samples) {
     const c = charge(s.frames);
     if (c === null || c === 'idle' || c === 'vm') continue;

@@ -9,6 +9,7 @@
  * nobody. Shares are of the profile's wall time: the main thread's time over the stretch profiled.
  */
 import type { HotFunction } from '../facts.ts';
+import { formatPercent } from '../findings.ts';
 import type { Frame, StackSample } from './model.ts';
 import type { StackSet } from './source.ts';
 
@@ -184,10 +185,6 @@ export function hotCode(
  */
 export const MIN_NAMED_MS = 40;
 
-function percent(share: number): string {
-  return `${(share * 100).toFixed(share < 0.1 ? 1 : 0)} %`;
-}
-
 /** The top frame of `hot` as a finding's fact; undefined when none held the thread long enough to name. */
 export function hotFunction(hot: HotCode | undefined): HotFunction | undefined {
   if (hot === undefined) return undefined;
@@ -212,7 +209,7 @@ export function hotFunction(hot: HotCode | undefined): HotFunction | undefined {
       .slice(1)
       .map(
         (f) =>
-          `${f.function} (${location(f)})${f.callee === undefined ? '' : ` in ${f.callee}`} ${percent(f.share)}`,
+          `${f.function} (${location(f)})${f.callee === undefined ? '' : ` in ${f.callee}`} ${formatPercent(f.share)}`,
       )
       .join('\n'),
   };

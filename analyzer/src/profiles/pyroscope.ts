@@ -6,9 +6,10 @@
  * fixture). API: https://grafana.com/docs/pyroscope/latest/reference-server-api/
  */
 import { UpstreamError } from '../errors.ts';
+import { serviceNameOf } from '../findings.ts';
 import { type GetJsonRequest, getJson, type HttpOptions } from '../traces/http.ts';
 import { type FlameGraph, type ProfileKind, stacksFromFlameGraph } from './model.ts';
-import { type ProfileQuery, type ProfileSource, profileService, type StackSet } from './source.ts';
+import type { ProfileQuery, ProfileSource, StackSet } from './source.ts';
 
 export const SELECT_MERGE_STACKTRACES_PATH = '/querier.v1.QuerierService/SelectMergeStacktraces';
 
@@ -33,7 +34,7 @@ export const MAX_NODES = 8192;
 export interface PyroscopeClientOptions extends HttpOptions {
   /** Pyroscope's HTTP base URL, e.g. `http://pyroscope:4040`. */
   readonly url: string;
-  /** `X-Scope-OrgID` is not sent: single-tenant, as compose runs it. */
+  /** The clock, Unix milliseconds; tests fix it. (No `X-Scope-OrgID` is sent: single-tenant, as compose runs it.) */
   readonly now?: () => number;
 }
 
@@ -43,7 +44,7 @@ function quoted(value: string): string {
 }
 
 export function labelSelector(query: Pick<ProfileQuery, 'service' | 'spanName'>): string {
-  const parts = [`service_name=${quoted(profileService(query.service))}`];
+  const parts = [`service_name=${quoted(serviceNameOf(query.service))}`];
   if (query.spanName !== undefined) parts.push(`span_name=${quoted(query.spanName)}`);
   return `{${parts.join(',')}}`;
 }

@@ -32,8 +32,3 @@ export interface ProfileSource {
   /** The stacks, or null when the source holds no profile of that service in the stretch. */
   stacks(query: ProfileQuery): Promise<StackSet | null>;
 }
-
-/** The SLO file and Pyroscope key a service by `service.name`; a Prometheus job may be `namespace/name`. */
-export function profileService(job: string): string {
-  return job.includes('/') ? (job.split('/').at(-1) ?? job) : job;
-}

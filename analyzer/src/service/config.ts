@@ -101,19 +101,17 @@ export interface ServiceConfig {
   readonly databaseService?: string | undefined;
   readonly tempoUrl?: string | undefined;
   /**
-   * Traces: from Tempo when `TEMPO_URL` is set, otherwise the analyzer receives OTLP/HTTP traces itself on
-   * this port (`POST /v1/traces`) into a bounded in-memory window.
+   * Traces: from Tempo when `TEMPO_URL` is set, otherwise the analyzer receives OTLP/HTTP traces itself on the
+   * receiver port (`POST /v1/traces`) into a bounded in-memory window.
    */
-  readonly traces:
-    | { readonly kind: 'tempo'; readonly url: string }
-    | { readonly kind: 'embedded'; readonly otlpPort: number };
+  readonly traces: { readonly kind: 'tempo'; readonly url: string } | { readonly kind: 'embedded' };
   /**
    * Profiles: from Pyroscope when `PYROSCOPE_URL` is set, otherwise the analyzer takes the Pyroscope SDK's pushes
-   * itself (`POST /ingest`) on the receiver port (`HOTPATH_OTLP_PORT`, shared with OTLP traces).
+   * itself (`POST /ingest`) on the receiver port.
    */
-  readonly profiles:
-    | { readonly kind: 'pyroscope'; readonly url: string }
-    | { readonly kind: 'embedded'; readonly port: number };
+  readonly profiles: { readonly kind: 'pyroscope'; readonly url: string } | { readonly kind: 'embedded' };
+  /** `HOTPATH_OTLP_PORT`: the receiver of whatever is embedded (traces, profiles); unused when neither is. */
+  readonly receiverPort: number;
   readonly host: string;
   readonly port: number;
   readonly intervalSeconds: number;
@@ -165,12 +163,13 @@ export function loadServiceConfig(env: Env = process.env): ServiceConfig {
     tempoUrl: e.TEMPO_URL,
     traces:
       e.TEMPO_URL === undefined
-        ? { kind: 'embedded' as const, otlpPort: e.HOTPATH_OTLP_PORT }
+        ? { kind: 'embedded' as const }
         : { kind: 'tempo' as const, url: e.TEMPO_URL },
     profiles:
       e.PYROSCOPE_URL === undefined
-        ? { kind: 'embedded' as const, port: e.HOTPATH_OTLP_PORT }
+        ? { kind: 'embedded' as const }
         : { kind: 'pyroscope' as const, url: e.PYROSCOPE_URL },
+    receiverPort: e.HOTPATH_OTLP_PORT,
     host: e.HOST,
     port: e.PORT,
     intervalSeconds: e.HOTPATH_INTERVAL.seconds,

@@ -287,13 +287,13 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       receiver.use((req, res) => {
         res.status(404).json({ error: `no route ${req.method} ${req.path}; ${routes.join(', ')}` });
       });
-      otlpServer = await listen(receiver, receiverPort(config));
+      otlpServer = await listen(receiver, config.receiverPort);
     }
   } catch (error) {
     // A port in use: nothing of this start may keep running (no half-started service without its API).
     await close(server);
     await store.end().catch(() => {});
-    const port = server === undefined ? `PORT ${config.port}` : `HOTPATH_OTLP_PORT ${receiverPort(config)}`;
+    const port = server === undefined ? `PORT ${config.port}` : `HOTPATH_OTLP_PORT ${config.receiverPort}`;
     throw new ConfigError([
       `cannot listen (${port}): ${error instanceof Error ? error.message : String(error)}`,
     ]);
@@ -328,12 +328,6 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       await store.end();
     },
   };
-}
-
-/** The receiver's port: traces and profiles share it (both come from HOTPATH_OTLP_PORT). */
-function receiverPort(config: ServiceConfig): number {
-  if (config.traces.kind === 'embedded') return config.traces.otlpPort;
-  return config.profiles.kind === 'embedded' ? config.profiles.port : 0;
 }
 
 export type { AnalysisRun };

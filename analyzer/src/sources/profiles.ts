@@ -4,6 +4,7 @@
  * span name). Bounded like the trace step: at most `maxRoutes` route queries per service and cycle.
  */
 
+import { services } from '../detectors/index.ts';
 import type { GrowingSite, HotFunction } from '../facts.ts';
 import { routeSubject } from '../findings.ts';
 import { growingSites } from '../profiles/heap.ts';
@@ -16,11 +17,6 @@ export interface ProfileReadOptions {
   readonly source: ProfileSource;
   /** Routes looked at per service and cycle, by request rate × p95 (default 10, as for traces). */
   readonly maxRoutes?: number;
-}
-
-/** The services of a snapshot: every job with runtime or route data. */
-function services(snapshot: Snapshot): string[] {
-  return [...new Set([...snapshot.runtime.map((r) => r.service), ...snapshot.routes.map((r) => r.service)])];
 }
 
 export async function readProfiles(snapshot: Snapshot, options: ProfileReadOptions): Promise<ProfileData> {
