@@ -98,6 +98,13 @@ async function bookshopTruth(): Promise<Truth[]> {
       kinds: ['event-loop-lag'],
       matches: (f) => f.evidence.values['blocking.route'] === 'POST /checkout',
     },
+    {
+      // A second route holding the same loop with work of its own: a finding of its own, not the checkout's
+      // victim, nor its co-defendant in one finding.
+      fault: 'sync-feed-compression',
+      kinds: ['event-loop-lag'],
+      matches: (f) => f.evidence.values['blocking.route'] === 'GET /feeds/catalog',
+    },
   ];
 }
 
@@ -263,13 +270,24 @@ describe('root causes under mixed traffic with several faults on', () => {
     const s = score(findings, truth);
     report('bookshop', faults, s, findings);
     expectSymptomsOnlyAsEvidence(findings);
-    // Another app, another API: the price signer derives its key with scrypt on every checkout.
+    // Another app, other APIs: the price signer derives its key with scrypt on every checkout, and the feed
+    // compresses each page with Brotli on the loop. Each loop finding names its own route's function.
     expectHotCode(
       findings,
       'crypto.scryptSync',
       /test\/apps\/bookshop\/pricing\.ts:\d+$/,
       'crypto.scrypt with a callback',
     );
+    expectHotCode(findings, 'zlib.*Sync', /test\/apps\/bookshop\/feed\.ts:\d+$/, 'zlib.brotliCompress');
+    const holders = findings
+      .filter((f) => f.kind === 'event-loop-lag')
+      .map((f) => [f.evidence.values['blocking.route'], f.evidence.values['hot_code.location']]);
+    for (const [route, file] of [
+      ['POST /checkout', 'pricing.ts'],
+      ['GET /feeds/catalog', 'feed.ts'],
+    ]) {
+      expect(holders.find(([r]) => r === route)?.[1], route).toContain(file);
+    }
     expect(await expectBatchedStatementsPlan(findings, databaseUrl)).toBeGreaterThan(0);
     expect(s.precision).toBeGreaterThanOrEqual(MIN_PRECISION);
     expect(s.recall).toBeGreaterThanOrEqual(MIN_RECALL);

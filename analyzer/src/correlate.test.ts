@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { correlate } from './correlate.ts';
 import { detectAll } from './detectors/index.ts';
 import { finished, LIMITS, pool, route, runtime, snapshot, statement } from './detectors/testdata.ts';
+import type { Draft } from './facts.ts';
 import { query, retrace, server, snapshotOf, span, trace } from './traces/testdata.ts';
 import type { Snapshot } from './types.ts';
 
@@ -78,12 +79,12 @@ describe('correlate', () => {
         trace(
           // Started just before the checkout took the loop: its query was answered at once, but the callback
           // (and the span's end) waited until the loop was free again.
-          server({ id: 1, route: '/products/:id', startMs: n * 400 - 10, durationMs: 135 }),
+          server({ id: 1, route: '/products/:id', startMs: n * 400 - 10, durationMs: 165 }),
           query({
             id: 2,
             parent: 1,
             startMs: n * 400 - 9,
-            durationMs: 131,
+            durationMs: 161,
             sql: 'SELECT * FROM products WHERE id = $1',
           }),
         ),
@@ -111,6 +112,67 @@ describe('correlate', () => {
       'GET /products/:id',
       'POST /checkout',
     ]);
+  });
+
+  it('gives each route that holds the loop its own finding, and the victims to the largest', async () => {
+    // POST /checkout computes 150 ms with no child span, GET /export 110 ms a little later; GET /products/:id
+    // waits for the checkout (its query ends late). Each request of either holds the loop past the 100 ms
+    // objective: fixing one leaves the other blocking it.
+    const holder = (route: string, method: string, at: number, syncMs: number, n: number) =>
+      retrace(
+        trace(
+          server({ id: 1, route, method, startMs: at, durationMs: syncMs + 10 }),
+          query({ id: 2, parent: 1, startMs: at + syncMs + 1, durationMs: 8, sql: `SELECT 1 AS "${route}"` }),
+        ),
+        (method === 'POST' ? 100 : 300) + n,
+      );
+    const product = (n: number) =>
+      retrace(
+        trace(
+          server({ id: 1, route: '/products/:id', startMs: n * 400 - 10, durationMs: 165 }),
+          query({
+            id: 2,
+            parent: 1,
+            startMs: n * 400 - 9,
+            durationMs: 161,
+            sql: 'SELECT * FROM products WHERE id = $1',
+          }),
+        ),
+        200 + n,
+      );
+    const s = await withTraces(
+      snapshot({
+        runtime: [runtime({ eventLoopP99Seconds: 0.12 })],
+        routes: [
+          route({ method: 'POST', route: '/checkout', p95Seconds: 0.13, baselineP95Seconds: 0.01 }),
+          route({ route: '/export', p95Seconds: 0.12, baselineP95Seconds: 0.01 }),
+          route({ route: '/products/:id', p95Seconds: 0.13, baselineP95Seconds: 0.01 }),
+        ],
+      }),
+      [0, 1, 2, 3].flatMap((n) => [
+        holder('/checkout', 'POST', n * 400, 150, n),
+        holder('/export', 'GET', n * 400 + 200, 110, n),
+        product(n),
+      ]),
+    );
+
+    const out = analyze(s);
+
+    expect(out.map((f) => f.kind)).toEqual(['event-loop-lag', 'event-loop-lag']);
+    const [first, second] = out as Draft<'event-loop-lag'>[];
+    expect([first?.facts.blocking?.route, second?.facts.blocking?.route]).toEqual([
+      'POST /checkout',
+      'GET /export',
+    ]);
+    expect(first?.id).not.toBe(second?.id);
+    expect(first?.evidence.symptoms?.map((x) => x.subject).sort()).toEqual([
+      'GET /products/:id',
+      'POST /checkout',
+    ]);
+    expect(second?.evidence.symptoms?.map((x) => x.subject)).toEqual(['GET /export']);
+    expect(first?.summary).toContain('GET /export');
+    // The wait the loop caused, split by each holder's part of the synchronous time (before symptoms raise it).
+    expect(first?.facts.blocking?.share).toBeGreaterThan(second?.facts.blocking?.share ?? 1);
   });
 
   it('names who held a saturated pool and lets it absorb the routes that only waited', async () => {

@@ -13,7 +13,8 @@
  *    N+1 on the holder explains the pool finding in turn.
  * 3. A blocked event loop explains the latency of every route of its service in the window (a loop that is only
  *    saturated, the route that keeps it busy), and the CPU saturation of its instance when it names the route
- *    that holds the loop; a saturated pool whose holders
+ *    that holds the loop. When several routes hold it (one loop finding each), each explains its own route, and
+ *    the largest the rest; a saturated pool whose holders
  *    are no single route is the loop's symptom too (callbacks that return connections wait for the loop).
  * 4. What nothing explains stays, and says what its traces show (the time breakdown).
  *
@@ -179,14 +180,25 @@ export function correlate(drafts: readonly Draft[], snapshot: Snapshot): Draft[]
   }
 
   // 3. A blocked event loop explains every route of its service.
-  for (const loop of out.filter((d): d is Draft<'event-loop-lag'> => d.kind === 'event-loop-lag')) {
+  const loops = out.filter((d): d is Draft<'event-loop-lag'> => d.kind === 'event-loop-lag');
+  for (const loop of loops) {
     if (absorbed.has(loop)) continue;
     const blocking = loop.facts.blocking;
+    // Routes that hold the same loop beside this one are causes of their own (each its loop finding), not
+    // this one's victims.
+    const others = new Set(
+      loops
+        .filter((l) => l !== loop && l.service === loop.service && l.subject === loop.subject)
+        .flatMap((l) => (l.facts.blocking === undefined ? [] : [l.facts.blocking.route])),
+    );
     // Only a blocked loop (callbacks delayed past the objective) makes every route wait. A loop that is merely
     // saturated still runs callbacks on time: the routes that are slow are slow on their own, except the one
     // that keeps it busy, which the loop finding names.
     const blocked = (loop.facts.event_loop_p99_s ?? 0) > loop.facts.limit_event_loop_p99_s;
-    const symptoms: Draft[] = routeDrafts(loop.service, (r) => blocked || r === blocking?.route);
+    const symptoms: Draft[] = routeDrafts(
+      loop.service,
+      (r) => r === blocking?.route || (blocked && !others.has(r)),
+    );
     for (const d of out) {
       if (absorbed.has(d) || d.service !== loop.service) continue;
       if (d.kind === 'cpu-saturation' && blocking !== undefined && d.subject === loop.subject)

@@ -76,6 +76,11 @@ export interface HotFunction {
   readonly stack: string;
   /** The next frames, `function (file:line) share`, one per line ('' when none). */
   readonly others: string;
+  /**
+   * The app's and its dependencies' frames by total time (itself and what it called), `function (file:line)
+   * share`, one per line, largest first: the route handler usually leads it.
+   */
+  readonly by_total: string;
 }
 
 /** An allocation site whose live heap grew over the window, from the first and last heap profile in it. */

@@ -3,7 +3,9 @@
  * window's intervals, not one spike) or saturated (utilisation over the objective), Clinic Doctor's two signs
  * that JavaScript holds the only thread requests are served on. With traces, the route that holds the loop is
  * named: the one whose server spans run synchronously (no child span running, nothing else in the process
- * moving) for the most time per second. Routes that merely waited for the loop are not blamed.
+ * moving) for the most time per second. Routes that merely waited for the loop are not blamed. When several
+ * routes hold it (`blockingRoutes`: together most of its time, or each request alone past the objective), each
+ * is a finding of its own: a root cause each, with its own function, and fixing one leaves the other open.
  */
 import type { Draft } from '../facts.ts';
 import {
@@ -19,7 +21,7 @@ import {
 } from '../findings.ts';
 import type { DetectorLimits } from '../limits.ts';
 import { routeHotFunction, serviceHotFunction } from '../sources/profiles.ts';
-import { blockingRoute } from '../traces/sync-time.ts';
+import { blockingRoutes } from '../traces/sync-time.ts';
 import type { Snapshot } from '../types.ts';
 
 export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'event-loop-lag'>[] {
@@ -37,71 +39,92 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'event
     const waited = delay ?? 0;
     // Impact: every request of this instance (the service's rate split evenly over its instances) is taken to
     // wait the p99 delay, an upper bound; without route data, a nominal one request per second.
-    const impact = (rate > 0 ? rate : 1) * waited;
-    const blocking = blockingRoute(snapshot, rt.service);
-    // The function: from the blocking route's own samples when the traces name one, else the whole process's.
-    const hot =
-      (blocking === undefined ? undefined : routeHotFunction(snapshot, rt.service, blocking.route)) ??
-      serviceHotFunction(snapshot, rt.service);
+    const waitedFor = (rate > 0 ? rate : 1) * waited;
+    const holders = blockingRoutes(snapshot, rt.service, limit * 1000);
+    const held = holders.reduce((sum, h) => sum + h.share, 0);
+    for (const [rank, blocking] of (holders.length === 0 ? [undefined] : holders).entries()) {
+      // The function: from the blocking route's own samples when the traces name one, else the whole process's
+      // (when no other route shares the loop: the process's top frame may be the other route's).
+      const hot =
+        (blocking === undefined ? undefined : routeHotFunction(snapshot, rt.service, blocking.route)) ??
+        (holders.length > 1 ? undefined : serviceHotFunction(snapshot, rt.service));
+      // Routes that hold the loop together share the wait they cause, by their part of its synchronous time.
+      const impact = blocking === undefined || held <= 0 ? waitedFor : (waitedFor * blocking.share) / held;
 
-    const what = blocked
-      ? `blocked: p99 delay ${formatSeconds(delay ?? 0)} vs the ${formatSeconds(limit)} objective`
-      : `saturated: utilisation ${formatPercent(utilization ?? 0)} vs the ${formatPercent(utilizationLimit)} objective`;
-    const also = blocked && utilization !== null ? ` Its utilisation was ${formatPercent(utilization)}.` : '';
-    const cost =
-      rate > 0 && waited > 0
-        ? ` At ${formatRate(rate)} on this instance, requests lose up to ${impact.toFixed(2)} s per second waiting for the loop.`
-        : '';
-    const culprit =
-      blocking === undefined
-        ? ''
-        : ` ${blocking.route} holds it: ${formatSeconds(blocking.sync_ms_mean / 1000)} of synchronous work per ` +
-          `request with no query or call running, ${formatPercent(blocking.share)} of the synchronous time in ` +
-          `${blocking.traces} traces.`;
-    const code =
-      hot === undefined
-        ? ''
-        : ` ${hot.function} (${hot.location})${hot.callee === undefined ? '' : `, in ${hot.callee},`} held ` +
-          `${formatPercent(hot.share)} of the main thread${hot.route === undefined ? '' : ` in ${hot.route}`} ` +
-          `in its wall profile.`;
-    findings.push(
-      draft({
-        id: findingId('event-loop-lag', rt.service, rt.instance),
-        kind: 'event-loop-lag',
-        layer: 'runtime',
-        service: rt.service,
-        subject: rt.instance,
-        // Only delay can be "well past" its objective: utilisation cannot reach twice 95 %.
-        severity: blocked ? severityFor(delay ?? 0, limit) : 'warning',
-        impact,
-        title:
-          `The event loop of ${rt.service} on ${rt.instance} is ${what}` +
-          (blocking === undefined ? '' : `, held by ${blocking.route}`),
-        summary:
-          `Over the last ${snapshot.window}, ${rt.service} (${rt.instance}) ran synchronous work long enough ` +
-          `that callbacks, and with them every request, waited for the single JavaScript thread.${also}${culprit}${code}${cost}`,
-        facts: {
-          instance: rt.instance,
-          limit_event_loop_p99_s: limit,
-          limit_utilization_ratio: utilizationLimit,
-          ...(delay !== null ? { event_loop_p99_s: delay } : {}),
-          ...(isNumber(rt.eventLoopP99MaxSeconds) ? { event_loop_p99_max_s: rt.eventLoopP99MaxSeconds } : {}),
-          ...(utilization !== null ? { event_loop_utilization_ratio: utilization } : {}),
-          ...(rate > 0 ? { instance_rate_per_s: rate } : {}),
-          ...(blocking === undefined ? {} : { blocking }),
-          ...(hot === undefined ? {} : { hot_code: hot }),
-        },
-        evidence: {
-          window: snapshot.window,
-          queries: evidenceQueries(snapshot, [
-            'runtime.eventLoopP99',
-            'runtime.eventLoopUtilization',
-            'routes.rate',
-          ]),
-          ...(blocking === undefined ? {} : { traceIds: blocking.trace_ids }),
-        },
-      }),
-    );
+      const what = blocked
+        ? `blocked: p99 delay ${formatSeconds(delay ?? 0)} vs the ${formatSeconds(limit)} objective`
+        : `saturated: utilisation ${formatPercent(utilization ?? 0)} vs the ${formatPercent(utilizationLimit)} objective`;
+      const also =
+        blocked && utilization !== null ? ` Its utilisation was ${formatPercent(utilization)}.` : '';
+      const cost =
+        rate > 0 && waited > 0
+          ? ` At ${formatRate(rate)} on this instance, requests lose up to ${waitedFor.toFixed(2)} s per second waiting for the loop${holders.length > 1 ? `, ${impact.toFixed(2)} s of it for this route` : ''}.`
+          : '';
+      const culprit =
+        blocking === undefined
+          ? ''
+          : ` ${blocking.route} holds it: ${formatSeconds(blocking.sync_ms_mean / 1000)} of synchronous work per ` +
+            `request with no query or call running, ${formatPercent(blocking.share)} of the synchronous time in ` +
+            `${blocking.traces} traces.` +
+            (holders.length > 1
+              ? ` ${holders
+                  .filter((h) => h !== blocking)
+                  .map((h) => `${h.route} (${formatPercent(h.share)})`)
+                  .join(', ')} also holds it, a finding of its own.`
+              : '');
+      const code =
+        hot === undefined
+          ? ''
+          : ` ${hot.function} (${hot.location})${hot.callee === undefined ? '' : `, in ${hot.callee},`} held ` +
+            `${formatPercent(hot.share)} of the main thread${hot.route === undefined ? '' : ` in ${hot.route}`} ` +
+            `in its wall profile.`;
+      findings.push(
+        draft({
+          // The largest holder keeps the instance's id, so the finding stays one across cycles; each other holder
+          // is a finding of its own.
+          id: findingId(
+            'event-loop-lag',
+            rt.service,
+            rank === 0 || blocking === undefined ? rt.instance : `${rt.instance}\0${blocking.route}`,
+          ),
+          kind: 'event-loop-lag',
+          layer: 'runtime',
+          service: rt.service,
+          subject: rt.instance,
+          // Only delay can be "well past" its objective: utilisation cannot reach twice 95 %.
+          severity: blocked ? severityFor(delay ?? 0, limit) : 'warning',
+          impact,
+          title:
+            `The event loop of ${rt.service} on ${rt.instance} is ${what}` +
+            (blocking === undefined ? '' : `, held by ${blocking.route}`),
+          summary:
+            `Over the last ${snapshot.window}, ${rt.service} (${rt.instance}) ran synchronous work long enough ` +
+            `that callbacks, and with them every request, waited for the single JavaScript thread.${also}${culprit}${code}${cost}`,
+          facts: {
+            instance: rt.instance,
+            limit_event_loop_p99_s: limit,
+            limit_utilization_ratio: utilizationLimit,
+            ...(delay !== null ? { event_loop_p99_s: delay } : {}),
+            ...(isNumber(rt.eventLoopP99MaxSeconds)
+              ? { event_loop_p99_max_s: rt.eventLoopP99MaxSeconds }
+              : {}),
+            ...(utilization !== null ? { event_loop_utilization_ratio: utilization } : {}),
+            ...(rate > 0 ? { instance_rate_per_s: rate } : {}),
+            ...(blocking === undefined ? {} : { blocking }),
+            ...(hot === undefined ? {} : { hot_code: hot }),
+          },
+          evidence: {
+            window: snapshot.window,
+            queries: evidenceQueries(snapshot, [
+              'runtime.eventLoopP99',
+              'runtime.eventLoopUtilization',
+              'routes.rate',
+            ]),
+            ...(blocking === undefined ? {} : { traceIds: blocking.trace_ids }),
+          },
+        }),
+      );
+    }
   }
   return findings;
 }

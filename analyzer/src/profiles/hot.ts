@@ -44,6 +44,22 @@ export interface HotCode {
   readonly route?: string;
   /** Largest first. */
   readonly frames: readonly HotFrame[];
+  /**
+   * The app's and its dependencies' frames by total time (the samples they are anywhere on the stack of, each
+   * counted once), largest first: the handler and the helpers the time passed through, not only where it ended.
+   */
+  readonly by_total: readonly TotalFrame[];
+}
+
+export interface TotalFrame {
+  readonly function: string;
+  readonly file: string;
+  readonly line: number;
+  readonly kind: FrameKind;
+  /** Its share of the main thread's wall time, itself and what it called. */
+  readonly share: number;
+  /** Main-thread seconds per second profiled, itself and what it called. */
+  readonly seconds: number;
 }
 
 const IDLE = new Set(['(idle)']);
@@ -139,11 +155,24 @@ export function hotCode(
   let total = 0;
   let idle = 0;
   const byKey = new Map<string, { c: Charge; value: number }>();
+  const inclusive = new Map<string, { frame: Frame; kind: FrameKind; value: number }>();
   for (const s of set.samples as readonly StackSample[]) {
     total += s.value;
     const c = charge(s.frames);
     if (c === 'idle') idle += s.value;
     if (c === null || c === 'idle' || c === 'vm') continue;
+    // Once per sample: a recursive function is on its stack many times but held the thread once.
+    const seen = new Set<string>();
+    for (const f of s.frames) {
+      const kind = frameKind(f);
+      if (kind !== 'app' && kind !== 'dependency') continue;
+      const key = label(f);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const entry = inclusive.get(key);
+      if (entry === undefined) inclusive.set(key, { frame: f, kind, value: s.value });
+      else entry.value += s.value;
+    }
     const key = `${label(c.at)}\0${c.callee?.name ?? ''}`;
     const entry = byKey.get(key);
     if (entry === undefined) byKey.set(key, { c, value: s.value });
@@ -168,12 +197,26 @@ export function hotCode(
         stack: c.stack,
       };
     });
+  const byTotal = [...inclusive.values()]
+    .sort((a, b) => b.value - a.value)
+    .slice(0, options.top ?? 5)
+    .map(
+      ({ frame, kind, value }): TotalFrame => ({
+        function: frame.name,
+        file: frame.file,
+        line: frame.line,
+        kind,
+        share: value / total,
+        seconds: value / 1e9 / seconds,
+      }),
+    );
   return {
     source: options.source,
     profiled_s: seconds,
     busy_share: (total - idle) / total,
     ...(options.route === undefined ? {} : { route: options.route }),
     frames,
+    by_total: byTotal,
   };
 }
 
@@ -205,6 +248,10 @@ export function hotFunction(hot: HotCode | undefined): HotFunction | undefined {
     source: hot.source,
     ...(hot.route === undefined ? {} : { route: hot.route }),
     stack: top.stack.join('\n'),
+    by_total: hot.by_total
+      .filter((f) => f.seconds * hot.profiled_s * 1000 >= MIN_NAMED_MS)
+      .map((f) => `${f.function} (${location(f)}) ${formatPercent(f.share)}`)
+      .join('\n'),
     others: named
       .slice(1)
       .map(

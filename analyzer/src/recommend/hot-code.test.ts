@@ -13,6 +13,7 @@ const base: HotFunction = {
   source: 'embedded',
   stack: 'handle (/app/src/app.js:40)\nrender (/app/src/pages.js:12)',
   others: '',
+  by_total: '',
 };
 
 describe('advice from the code a profile names', () => {

@@ -65,6 +65,12 @@ describe('the profile step', () => {
       total_ms: 24_000,
       ms_per_s: 400,
     });
+    // By total time the handler leads: both routes' time passed through it. The 30 ms frame is not named.
+    expect(serviceHotFunction(withProfiles, SERVICE)?.by_total.split('\n')).toEqual([
+      'handle (/app/src/app.js:40) 50 %',
+      'compressReport (/app/src/reports.js:10) 40 %',
+      'scoreItems (/app/src/score.js:16) 10 %',
+    ]);
     // The route's own samples: the other route's function is not in them.
     const score = routeHotFunction(withProfiles, SERVICE, 'GET /items/:id/score');
     expect(score).toMatchObject({ function: 'scoreItems', route: 'GET /items/:id/score', frame_kind: 'app' });

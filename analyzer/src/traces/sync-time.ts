@@ -81,27 +81,40 @@ function silentTime(snapshot: Snapshot, service: string): Map<string, { ms: numb
 }
 
 /**
- * The route of `service` that holds most of the loop's synchronous time per second (request rate × silent own
- * time per request), when it holds the majority of it; undefined without traces or without a clear holder.
+ * The routes of `service` that hold its loop, largest first, by synchronous time per second (request rate ×
+ * silent own time per request). A route holds it when
+ * - it is one of the fewest routes that together hold the majority of that time (one route holding most of it
+ *   is named alone), or
+ * - each of its requests alone holds the loop longer than `blockMs`, the delay objective: a callback queued
+ *   behind one of them waits past the objective whatever else runs (slo.yaml `event_loop_p99_ms`, Clinic
+ *   Doctor's blocked-loop line).
+ * So two routes blocking the loop with their own work (a compression on one, a key derivation on another) are
+ * both named, each a cause that fixing the other does not remove. Empty without traces or synchronous time.
  */
-export function blockingRoute(snapshot: Snapshot, service: string): BlockingRoute | undefined {
+export function blockingRoutes(snapshot: Snapshot, service: string, blockMs: number): BlockingRoute[] {
   const perRoute = [...silentTime(snapshot, service)].map(([key, requests]) => {
     const syncMs = mean(requests.map((r) => r.ms));
     const rate = requestRate(snapshot, key, requests.length);
     return { key, requests, syncMs, rate, perSecond: (rate * syncMs) / 1000 };
   });
   const total = perRoute.reduce((s, r) => s + r.perSecond, 0);
-  if (total <= 0) return undefined;
+  if (total <= 0) return [];
   perRoute.sort((a, b) => b.perSecond - a.perSecond);
-  const top = perRoute[0];
-  // "Holds the loop" means most of the synchronous time is this route's; a tie between routes names none.
-  if (top === undefined || top.perSecond / total <= 0.5) return undefined;
-  return {
-    route: top.key.slice(service.length + 1),
-    sync_ms_mean: round(top.syncMs),
-    rate_per_s: top.rate,
-    share: round(top.perSecond / total, 3),
-    traces: top.requests.length,
-    trace_ids: exampleTraceIds(top.requests.map((r) => ({ traceId: r.traceId, ms: r.ms }))),
-  };
+  const holders: BlockingRoute[] = [];
+  let held = 0;
+  for (const r of perRoute) {
+    if (!(r.perSecond > 0)) break;
+    const majority = held / total <= 0.5;
+    held += r.perSecond;
+    if (!majority && !(r.syncMs > blockMs)) continue;
+    holders.push({
+      route: r.key.slice(service.length + 1),
+      sync_ms_mean: round(r.syncMs),
+      rate_per_s: r.rate,
+      share: round(r.perSecond / total, 3),
+      traces: r.requests.length,
+      trace_ids: exampleTraceIds(r.requests.map((x) => ({ traceId: x.traceId, ms: x.ms }))),
+    });
+  }
+  return holders;
 }

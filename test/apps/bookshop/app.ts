@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import type { BookPages, BookRepository } from './catalog.ts';
 import { ConflictError, NotFoundError, UpstreamError, ValidationError } from './errors.ts';
+import type { CatalogFeed } from './feed.ts';
 import type { OrderRepository, SalesReports } from './orders.ts';
 import type { PageCache } from './page-cache.ts';
 import type { ShippingQuotes } from './shipping.ts';
@@ -14,6 +15,7 @@ export interface AppDeps {
   readonly orders: OrderRepository;
   readonly reports: SalesReports;
   readonly shipping: ShippingQuotes;
+  readonly feed: CatalogFeed;
 }
 
 const id = z.coerce.number().int().positive().max(2_147_483_647);
@@ -22,6 +24,7 @@ const checkoutBody = z.object({
   quantity: z.number().int().min(1).max(10).default(1),
   email: z.email(),
 });
+const feedQuery = z.object({ page: z.coerce.number().int().min(1).max(1000).default(1) });
 const quoteQuery = z.object({
   book: id,
   country: z
@@ -72,6 +75,14 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/checkout', async (req, res) => {
     const order = await deps.orders.place(parse(checkoutBody, req.body ?? {}, 'body'));
     res.status(201).json({ order });
+  });
+
+  app.get('/feeds/catalog', async (req, res) => {
+    const { page } = parse(feedQuery, req.query, 'query');
+    const feed = await deps.feed.page(page, req.acceptsEncodings('br') === 'br');
+    res.vary('Accept-Encoding').type('json');
+    if (feed.encoding === 'br') res.set('Content-Encoding', 'br');
+    res.send(feed.body);
   });
 
   app.get('/shipping/quote', async (req, res) => {

@@ -9,6 +9,7 @@ import { startCarrier } from './carrier.ts';
 import { BookPages, BookRepository } from './catalog.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createCatalogDb, createOrdersPool, migrateAndSeed } from './db.ts';
+import { CatalogFeed } from './feed.ts';
 import { OrderRepository, SalesReports } from './orders.ts';
 import { PageCache } from './page-cache.ts';
 import { PriceSigner } from './pricing.ts';
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
     orders: new OrderRepository(ordersPool, signer),
     reports: new SalesReports(ordersPool, { fullLedger: config.faults.has('slow-report') }),
     shipping: new ShippingQuotes(catalogDb, new CarrierClient(carrierUrl)),
+    feed: new CatalogFeed(catalogDb, { offLoopCompression: !config.faults.has('sync-feed-compression') }),
   });
 
   const server = app.listen(config.port, config.host);

@@ -4,6 +4,7 @@
  */
 import autocannon from 'autocannon';
 import { SEED } from './db.ts';
+import { FEED_PAGE_SIZE } from './feed.ts';
 
 export interface BookshopRoute {
   readonly method: 'GET' | 'POST';
@@ -18,6 +19,7 @@ export const BOOKSHOP_ROUTES = [
   { method: 'GET', route: '/orders/:id' },
   { method: 'POST', route: '/checkout' },
   { method: 'GET', route: '/shipping/quote' },
+  { method: 'GET', route: '/feeds/catalog' },
   { method: 'GET', route: '/healthz' },
 ] as const satisfies readonly BookshopRoute[];
 
@@ -36,6 +38,7 @@ interface Visit {
   readonly method: 'GET' | 'POST';
   readonly path: () => string;
   readonly body?: () => string;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 const VISITS: Record<BookshopRouteName, Visit> = {
@@ -59,12 +62,19 @@ const VISITS: Record<BookshopRouteName, Visit> = {
     method: 'GET',
     path: () => `/shipping/quote?book=${bookId()}&country=${Math.random() < 0.7 ? 'DE' : 'FR'}`,
   },
+  '/feeds/catalog': {
+    route: '/feeds/catalog',
+    method: 'GET',
+    path: () => `/feeds/catalog?page=${pick(1, Math.ceil(SEED.books / FEED_PAGE_SIZE))}`,
+    // A crawler, as every one of them is: it takes Brotli.
+    headers: { 'accept-encoding': 'br, gzip' },
+  },
   '/healthz': { route: '/healthz', method: 'GET', path: () => '/healthz' },
 };
 
 /**
- * One round of a connection, 20 visits: 8 book pages, 3 author pages, 3 order lookups, 2 checkouts,
- * 2 shipping quotes, 1 sales report, 1 health check. Interleaved so no connection runs one kind in a burst.
+ * One round of a connection, 20 visits: 7 book pages, 3 author pages, 3 order lookups, 2 checkouts,
+ * 2 shipping quotes, 1 sales report, 1 page of the partner feed, 1 health check. Interleaved so no connection runs one kind in a burst.
  */
 const ROUND: readonly BookshopRouteName[] = [
   '/books/:id',
@@ -74,7 +84,7 @@ const ROUND: readonly BookshopRouteName[] = [
   '/checkout',
   '/books/:id',
   '/shipping/quote',
-  '/books/:id',
+  '/feeds/catalog',
   '/orders/:id',
   '/authors/:id/books',
   '/books/:id',
@@ -140,8 +150,10 @@ export function driveBookshop(url: string, options: DriveOptions): Promise<Books
           return {
             method: visit.method,
             ...(visit.body === undefined
-              ? {}
-              : { body: visit.body(), headers: { 'content-type': 'application/json' } }),
+              ? visit.headers === undefined
+                ? {}
+                : { headers: { ...visit.headers } }
+              : { body: visit.body(), headers: { ...visit.headers, 'content-type': 'application/json' } }),
             setupRequest: (request: autocannon.Request) => ({
               ...request,
               path: visit.path(),
