@@ -23,6 +23,11 @@ const VARIANTS = {
   // Hotpath with continuous profiling at the SDK's defaults: wall (100 Hz) and heap (every 512 KiB) profilers,
   // span labels entered for every request, a push every 60 s (so a round measures the profiling, not the upload).
   profiled: { args: HOTPATH, env: { HOTPATH_PROFILING: 'on' } as Record<string, string> },
+  // The same without span labels: what entering the request's labels costs, the rest being the profilers'.
+  unlabelled: {
+    args: HOTPATH,
+    env: { HOTPATH_PROFILING: 'on', HOTPATH_PROFILING_SPAN_LABELS: 'off' } as Record<string, string>,
+  },
   stock: { args: ['--import', '@opentelemetry/auto-instrumentations-node/register'], env: {} },
 } as const;
 type Variant = keyof typeof VARIANTS;
@@ -83,12 +88,13 @@ export async function benchHttpOverhead(): Promise<void> {
     bare: { rps: [], p99: [], p50: [] },
     hotpath: { rps: [], p99: [], p50: [] },
     profiled: { rps: [], p99: [], p50: [] },
+    unlabelled: { rps: [], p99: [], p50: [] },
     stock: { rps: [], p99: [], p50: [] },
   };
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const variant of Object.keys(VARIANTS) as Variant[]) {
-        process.stdout.write(`  round ${round}/${ROUNDS} ${variant.padEnd(8)}… `);
+        process.stdout.write(`  round ${round}/${ROUNDS} ${variant.padEnd(10)}… `);
         const r = await measure(variant, sink.url);
         runs[variant].rps.push(r.rps);
         runs[variant].p99.push(r.p99);
@@ -104,13 +110,19 @@ export async function benchHttpOverhead(): Promise<void> {
   // The app's single thread is saturated, so 1 / throughput is its time per request; the difference to bare is
   // what instrumentation adds to each request (mostly CPU on the event loop).
   const usPerRequest = (v: Variant) => 1e6 / rps(v) - 1e6 / rps('bare');
+  const row = (v: Variant) =>
+    `  ${v.padEnd(10)} ${String(Math.round(rps(v))).padEnd(9)} ${String(p99(v)).padEnd(8)} ` +
+    (v === 'bare'
+      ? '1.00'
+      : `${(rps(v) / rps('bare')).toFixed(2)}                 ${usPerRequest(v).toFixed(0)} µs`);
+  const vsHotpath = (v: Variant) =>
+    `${(rps(v) / rps('hotpath')).toFixed(3)} (target ≥ 0.97), p99 ${(p99(v) / p99('hotpath')).toFixed(2)}×, ` +
+    `${(1e6 / rps(v) - 1e6 / rps('hotpath')).toFixed(0)} µs per request`;
   console.log(`
 HTTP overhead (Express 5, ${CONNECTIONS} connections, ${ROUNDS} × ${SECONDS} s interleaved, medians)
-  variant    req/s     p99 ms   throughput vs bare   event-loop time added per request
-  bare       ${String(Math.round(rps('bare'))).padEnd(9)} ${String(p99('bare')).padEnd(8)} 1.00
-  hotpath    ${String(Math.round(rps('hotpath'))).padEnd(9)} ${String(p99('hotpath')).padEnd(8)} ${(rps('hotpath') / rps('bare')).toFixed(2)}                 ${usPerRequest('hotpath').toFixed(0)} µs
-  profiled   ${String(Math.round(rps('profiled'))).padEnd(9)} ${String(p99('profiled')).padEnd(8)} ${(rps('profiled') / rps('bare')).toFixed(2)}                 ${usPerRequest('profiled').toFixed(0)} µs
-  stock      ${String(Math.round(rps('stock'))).padEnd(9)} ${String(p99('stock')).padEnd(8)} ${(rps('stock') / rps('bare')).toFixed(2)}                 ${usPerRequest('stock').toFixed(0)} µs
+  variant      req/s     p99 ms   throughput vs bare   event-loop time added per request
+${(Object.keys(VARIANTS) as Variant[]).map(row).join('\n')}
   hotpath throughput / stock throughput: ${(rps('hotpath') / rps('stock')).toFixed(2)}
-  profiling: profiled throughput / hotpath throughput ${(rps('profiled') / rps('hotpath')).toFixed(3)} (target ≥ 0.97), p99 ${(p99('profiled') / p99('hotpath')).toFixed(2)}×, ${(1e6 / rps('profiled') - 1e6 / rps('hotpath')).toFixed(0)} µs per request`);
+  profiling: profiled throughput / hotpath throughput ${vsHotpath('profiled')}
+  profiling without span labels: unlabelled throughput / hotpath throughput ${vsHotpath('unlabelled')}`);
 }

@@ -180,24 +180,26 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
       firesWith: { scenario: 'event-loop-block' },
     });
     const growth = o.runtime.heap_growth_mb_per_hour * 1e6;
+    const live = prometheusName(METRICS.hotpathV8jsHeapLive);
     rules.push({
       uid: `hp-heap-growth-${id}`,
       title: `Heap growing over ${o.runtime.heap_growth_mb_per_hour} MB/h — ${name}`,
       severity: 'warning',
       datasource: 'prometheus',
-      // The lower envelope of the heap (what survives GC) rising, in bytes per hour — and still rising over the
-      // last minute, so the climb of a process warming up does not count once it has levelled off.
+      // The heap left after each major GC (`hotpath.v8js.heap.live`, what the process still references) rising, in
+      // bytes per hour, over at least three collections (two changes of the gauge): the fewest that show a trend
+      // rather than two points, as the analyzer's memory-leak detector requires (heap-trend.ts MIN_COLLECTIONS).
+      // Heap in use would also count promoted garbage, whose floor climbs in a healthy process between GCs.
       query:
-        `deriv(min_over_time(${RECORDED.heapUsed}{${matcher}}[1m])[10m:15s]) * 3600 > ${growth} ` +
-        `and (min_over_time(${RECORDED.heapUsed}{${matcher}}[1m]) - min_over_time(${RECORDED.heapUsed}{${matcher}}[1m] offset 1m)) * 60 > ${growth}`,
+        `deriv(${live}{${matcher}}[10m]) * 3600 > ${growth} ` + `and changes(${live}{${matcher}}[10m]) >= 2`,
       threshold: growth,
       for: '10m',
       summary:
         '{{ $labels.job }} {{ $labels.instance }}: heap after GC grows {{ humanize $values.B.Value }}B/h',
       description:
-        'The heap that survives garbage collection keeps growing: a memory leak, usually a cache or map without ' +
-        'eviction, listeners never removed, or closures kept by timers. Compare two heap snapshots taken minutes ' +
-        'apart (node --inspect, Chrome DevTools → Memory) and look for the constructor whose count grows.',
+        'The heap left after each major garbage collection keeps growing: the process holds on to more and more. ' +
+        "Hotpath's memory-leak finding names the allocation site that grows when the app is profiled " +
+        '(HOTPATH_PROFILING=on); without profiles, compare two heap snapshots taken minutes apart.',
       dashboardUid: 'hotpath-runtime',
       panelTitle: 'Memory',
       firesWith: { scenario: 'memory-leak' },

@@ -31,11 +31,16 @@ export interface ProfilingConfig {
   readonly enabled: boolean;
   /** Pyroscope's application name: `service_name` in Pyroscope, the service the analyzer joins on. */
   readonly appName: string;
-  /** Whether span labels can follow a request across `await` (AsyncContextFrame). */
+  /**
+   * Whether wall samples carry the request's span labels: on unless `HOTPATH_PROFILING_SPAN_LABELS=off`, and
+   * only where they can follow a request across `await` (AsyncContextFrame). Off, profiles cost less per
+   * request (docs/benchmarks.md) but cannot be cut by route.
+   */
   readonly spanLabels: boolean;
 }
 
 const ON = new Set(['on', 'true', '1', 'yes']);
+const OFF_WORDS = new Set(['off', 'false', '0', 'no']);
 
 /** Node 24 turns AsyncContextFrame on by default; 22 and 23 need the flag. */
 export function asyncContextFrame(
@@ -56,7 +61,8 @@ export function profilingConfig(serviceName: string | undefined, env: Env = proc
       env.OTEL_SERVICE_NAME?.trim() ||
       serviceName ||
       'unknown_service:node',
-    spanLabels: asyncContextFrame(),
+    spanLabels:
+      !OFF_WORDS.has((env.HOTPATH_PROFILING_SPAN_LABELS ?? '').trim().toLowerCase()) && asyncContextFrame(),
   };
 }
 
@@ -156,6 +162,10 @@ export function startProfiling(config: ProfilingConfig): ProfilingHandle {
     if (config.spanLabels) {
       const start = time.start.bind(time);
       time.start = (options: object) => start({ ...options, useCPED: true });
+    } else if (asyncContextFrame()) {
+      diag.info(
+        '@hotpath/instrumentation: profiles are taken without span labels (HOTPATH_PROFILING_SPAN_LABELS=off)',
+      );
     } else {
       diag.warn(
         '@hotpath/instrumentation: profiles are taken without span labels: this Node has no AsyncContextFrame ' +

@@ -1,5 +1,49 @@
+import { catalogueViews, METRICS, prometheusSeries } from '@hotpath/instrumentation';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../../scripts/lib/process.ts';
+import { addScrapeTarget } from '../../../scripts/lib/prometheus.ts';
+import { eventually, promQuery, uniqueService } from '../../../test/harness.ts';
 import { hotpath } from './run-cli.ts';
+
+/** A service Prometheus scrapes, serving one route: something for the profile step to read profiles of. */
+async function syntheticService(): Promise<{ service: string; stop(): Promise<void> }> {
+  const service = uniqueService('cli-profiles');
+  const port = await freePort();
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': service }),
+    readers: [new PrometheusExporter({ host: '127.0.0.1', port })],
+    views: catalogueViews(),
+  });
+  const duration = provider.getMeter('synthetic').createHistogram(METRICS.httpServerRequestDuration.name, {
+    unit: 's',
+  });
+  const unregister = addScrapeTarget(inject('prometheusTargetsDir'), service, {
+    address: `127.0.0.1:${port}`,
+    service,
+  });
+  const timer = setInterval(() => {
+    duration.record(0.02, {
+      'http.request.method': 'GET',
+      'http.route': '/orders/:id',
+      'http.response.status_code': 200,
+    });
+  }, 100);
+  await eventually(async () => {
+    const series = `${prometheusSeries(METRICS.httpServerRequestDuration, 'count')}{job="${service}"}`;
+    if ((await promQuery(`rate(${series}[30s])`)).length === 0) throw new Error(`${service} not scraped yet`);
+  }, 30_000);
+  return {
+    service,
+    async stop() {
+      clearInterval(timer);
+      unregister();
+      await provider.shutdown();
+    },
+  };
+}
 
 describe('hotpath analyze, failures a user meets', () => {
   it('says which upstream is down and exits 3, without a stack trace', async () => {
@@ -14,6 +58,7 @@ describe('hotpath analyze, failures a user meets', () => {
     for (const [args, message] of [
       [['--prometheus', prometheus, '--window', 'soon'], /window "soon" is not a duration/],
       [['--prometheus', 'localhost'], /is not a URL/],
+      [['--prometheus', prometheus, '--pyroscope', 'pyroscope'], /--pyroscope "pyroscope" is not a URL/],
       [[], /--prometheus/],
       [['--prometheus', prometheus, '--slo', '/nonexistent/slo.yaml'], /\/nonexistent\/slo.yaml/],
     ] as const) {
@@ -33,6 +78,34 @@ describe('hotpath analyze, failures a user meets', () => {
       '30s',
     );
     expect(code).toBe(0);
+    expect(stdout).toMatch(/^Hotpath analysis — window 30s/);
+  });
+
+  it('reports a Pyroscope it cannot read, and the findings (and exit code) stand without profiles', async () => {
+    const app = await syntheticService();
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    let result: Awaited<ReturnType<typeof hotpath>>;
+    try {
+      result = await hotpath(
+        'analyze',
+        '--prometheus',
+        inject('prometheusUrl'),
+        '--pyroscope',
+        nowhere,
+        '--window',
+        '30s',
+      );
+    } finally {
+      await app.stop();
+    }
+    const { code, stdout, stderr } = result;
+    expect(code).toBe(0);
+    expect(stderr).toMatch(
+      new RegExp(
+        `hotpath: profiles from ${nowhere} could not be read \\(pyroscope .*fetch failed.*; the findings stand`,
+      ),
+    );
+    expect(stderr).not.toMatch(/\n\s+at /);
     expect(stdout).toMatch(/^Hotpath analysis — window 30s/);
   });
 });

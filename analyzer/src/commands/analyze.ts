@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import { analyze } from '../analyze.ts';
 import { UpstreamError, UsageError } from '../errors.ts';
+import { PyroscopeClient } from '../profiles/pyroscope.ts';
 import { type ReportFormat, render } from '../report.ts';
 import { loadSlo, sloFilePath } from '../slo.ts';
 import { PrometheusClient } from '../sources/prometheus.ts';
@@ -27,6 +28,12 @@ export function analyzeCommand(): Command {
     .addOption(
       new Option('--tempo <url>', 'Tempo base URL: traces for N+1 and parallelizable-query detection'),
     )
+    .addOption(
+      new Option(
+        '--pyroscope <url>',
+        'Pyroscope base URL: wall and heap profiles, so findings name the function and line',
+      ).env('PYROSCOPE_URL'),
+    )
     .option(
       '--database-service <job>',
       'the service (Prometheus job) the database belongs to (default: its name)',
@@ -48,6 +55,7 @@ export function analyzeCommand(): Command {
         database?: string;
         databaseService?: string;
         tempo?: string;
+        pyroscope?: string;
         window: string;
         format: ReportFormat;
         failOn?: 'warning' | 'critical';
@@ -65,11 +73,15 @@ export function analyzeCommand(): Command {
             `--prometheus "${options.prometheus}" is not a URL (e.g. http://localhost:9090)`,
           );
         }
-        if (options.tempo !== undefined) {
+        for (const [flag, value, example] of [
+          ['--tempo', options.tempo, 'http://localhost:3200'],
+          ['--pyroscope', options.pyroscope, 'http://localhost:4040'],
+        ] as const) {
+          if (value === undefined) continue;
           try {
-            new URL(options.tempo);
+            new URL(value);
           } catch {
-            throw new UsageError(`--tempo "${options.tempo}" is not a URL (e.g. http://localhost:3200)`);
+            throw new UsageError(`${flag} "${value}" is not a URL (e.g. ${example})`);
           }
         }
         const slo = loadSlo(options.slo);
@@ -83,11 +95,21 @@ export function analyzeCommand(): Command {
           ...(options.database === undefined ? {} : { databaseUrl: options.database }),
           ...(options.databaseService === undefined ? {} : { databaseService: options.databaseService }),
           ...(options.tempo === undefined ? {} : { traces: new TempoClient({ url: options.tempo }) }),
+          ...(options.pyroscope === undefined
+            ? {}
+            : { profiles: new PyroscopeClient({ url: options.pyroscope }) }),
         });
         if (analysis.traces.error !== undefined) {
           // A trace source that fails is an upstream failure like Prometheus: the gate must not pass silently.
           if (analysis.traces.cause instanceof UpstreamError) throw analysis.traces.cause;
           throw new UpstreamError('tempo', options.tempo ?? '', analysis.traces.error);
+        }
+        if (analysis.profiles.error !== undefined) {
+          // Profiles only name the code behind a finding: the findings, and so the gate, stand without them.
+          process.stderr.write(
+            `hotpath: profiles from ${options.pyroscope} could not be read (${analysis.profiles.error}); ` +
+              'the findings stand, without the code they would name\n',
+          );
         }
         process.stdout.write(render(analysis, options.format));
         const failOn = options.failOn;

@@ -402,6 +402,50 @@ describe('hotpath serve receiver', () => {
   });
 });
 
+describe('hotpath serve with Pyroscope', () => {
+  it('reads profiles from PYROSCOPE_URL, takes no pushes, and /readyz follows Pyroscope’s /ready', async () => {
+    // Pyroscope cannot run here: a stand-in with its readiness contract (dskit's GET /ready: 200 "ready", 503
+    // with the reason while it starts), as `profilecli ready` in docker-compose.yml reads it.
+    let ready = false;
+    const pyroscope = createServer((req, res) => {
+      if (req.url !== '/ready') res.writeHead(404).end();
+      else if (ready) res.writeHead(200).end('ready');
+      else res.writeHead(503).end('Some services are not Running:\nStarting: 1\n');
+    });
+    await new Promise<void>((r) => pyroscope.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(pyroscope.address() as AddressInfo).port}`;
+    const storeUrl = await emptyDatabase();
+    const service = await startService(
+      loadServiceConfig(testServiceEnv(storeUrl, { PYROSCOPE_URL: url })),
+      quiet,
+    );
+    type Ready = {
+      status: string;
+      checks: Record<string, { status: string; error?: string }>;
+      profiles?: unknown;
+    };
+    try {
+      const starting = await fetch(`${service.url}/readyz`);
+      expect(starting.status).toBe(503);
+      const body = (await starting.json()) as Ready;
+      expect(body.checks.pyroscope).toMatchObject({ status: 'down' });
+      expect(body.checks.pyroscope?.error).toContain('/ready answered 503');
+      // Profiles come from Pyroscope: the embedded window does not count pushes.
+      expect(body.profiles).toBeUndefined();
+      ready = true;
+      const up = await eventually(async () => {
+        const r = await fetch(`${service.url}/readyz`);
+        if (r.status !== 200) throw new Error(`readyz ${r.status}`);
+        return (await r.json()) as Ready;
+      }, 10_000);
+      expect(up.checks.pyroscope).toMatchObject({ status: 'up' });
+    } finally {
+      await service.stop();
+      pyroscope.close();
+    }
+  });
+});
+
 describe('hotpath serve rate limiting', () => {
   it('answers 429 with RateLimit headers once a caller exceeds the limit, and only that caller', async () => {
     const storeUrl = await emptyDatabase();
