@@ -5,7 +5,7 @@
  * the main thread is named (the app function and the Node API it calls). With the profile server down, every
  * request still succeeds.
  */
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -107,6 +107,31 @@ describe('continuous profiles from the app', () => {
     stops.push(() => app.proc.stop('SIGKILL'));
     const statuses = await traffic(app.url, 5_000);
     expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(app.proc.exited()).toBeUndefined();
+  }, 60_000);
+
+  it('serves every request when the profile server takes the pushes and never answers', async () => {
+    // A black hole: it accepts each connection and reads what comes, and never sends a byte back.
+    const held: Socket[] = [];
+    const requests: string[] = [];
+    const hole = createNetServer((socket) => {
+      held.push(socket);
+      socket.once('data', (chunk: Buffer) => requests.push(chunk.toString('latin1').split('\r\n')[0] ?? ''));
+      socket.resume();
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => hole.listen(0, '127.0.0.1', r));
+    stops.push(async () => {
+      for (const s of held) s.destroy();
+      await new Promise<void>((r) => hole.close(() => r()));
+    });
+    const app = await startApp(`http://127.0.0.1:${(hole.address() as AddressInfo).port}`);
+    stops.push(() => app.proc.stop('SIGKILL'));
+    const statuses = await traffic(app.url, 6_000);
+    // The SDK pushed profiles into it (a flush every 2 s) while the app went on serving.
+    expect(requests.filter((r) => r.startsWith('POST /ingest?')).length).toBeGreaterThan(0);
+    expect(statuses.length).toBeGreaterThan(20);
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(app.proc.exited()).toBeUndefined();
   }, 60_000);
