@@ -1,3 +1,5 @@
+export type { BrowserCollectorOptions, RejectReason } from './browser-collector.ts';
+export { browserCollector, OTHER_ROUTE, PAGE_LOAD_TYPE, pageRouter } from './browser-collector.ts';
 export { RateLimitedDiagLogger } from './diag-logger.ts';
 export type { PrometheusConfigOptions, ScrapeTarget } from './prometheus-config.ts';
 export { fileSdEntry, jobLabel, prometheusConfig, scrapeConfig } from './prometheus-config.ts';

@@ -51,6 +51,7 @@ export const ATTR = {
   nodejsEventloopState: 'nodejs.eventloop.state',
   cpuMode: 'cpu.mode',
   pageRoute: 'page.route',
+  rejectReason: 'hotpath.reject.reason',
   findingLayer: 'hotpath.finding.layer',
   findingKind: 'hotpath.finding.kind',
   findingSeverity: 'hotpath.finding.severity',
@@ -328,6 +329,15 @@ export const METRICS = {
     attributes: [ATTR.pageRoute],
     source: BROWSER,
     buckets: BROWSER_BUCKETS,
+  },
+  hotpathBrowserPayloadsRejected: {
+    name: 'hotpath.browser.payloads.rejected',
+    instrument: 'counter',
+    unit: '{payload}',
+    description:
+      'Browser payloads the collection endpoint refused (too large, not JSON, invalid, over the rate), by reason.',
+    attributes: [ATTR.rejectReason],
+    source: BROWSER,
   },
   hotpathFindingsOpen: {
     name: 'hotpath.findings.open',

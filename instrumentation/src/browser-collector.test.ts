@@ -1,0 +1,216 @@
+/**
+ * The browser collection endpoint over real HTTP, recording with the real metrics SDK into a Prometheus exporter
+ * that the real test Prometheus scrapes: Faro's own payloads are accepted, Web Vitals land as the catalogued
+ * histograms by route template, and every bad payload is refused, counted and never recorded.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../scripts/lib/process.ts';
+import { addScrapeTarget } from '../../scripts/lib/prometheus.ts';
+import { eventually, promQuery, uniqueService } from '../../test/harness.ts';
+import { SHARED_FIXTURES } from '../../test/stack/compose.ts';
+import { browserCollector, pageRouter } from './browser-collector.ts';
+import { prometheusName, prometheusSeries } from './prometheus-names.ts';
+import { METRICS } from './semconv.ts';
+import { catalogueViews } from './telemetry.ts';
+
+const ROUTES = ['/', '/products/:id', '/cart'];
+const service = uniqueService('browser-collector');
+let provider: MeterProvider;
+let server: Server;
+let url: string;
+let unregister: () => void;
+let clock = 0;
+
+beforeAll(async () => {
+  const port = await freePort();
+  provider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': service }),
+    readers: [new PrometheusExporter({ host: '127.0.0.1', port })],
+    views: catalogueViews(),
+  });
+  const collect = browserCollector({
+    routes: ROUTES,
+    meter: provider.getMeter('test'),
+    ratePerMinute: 30,
+    now: () => clock,
+    // One client per test case, so the rate limit is tested on its own.
+    clientKey: (req) => String(req.headers['x-client'] ?? 'default'),
+  });
+  server = createServer((req, res) => {
+    if (req.url === '/rum') collect(req, res);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/rum`;
+  unregister = addScrapeTarget(inject('prometheusTargetsDir'), service, {
+    address: `127.0.0.1:${port}`,
+    service,
+  });
+});
+afterAll(async () => {
+  unregister?.();
+  server?.close();
+  await provider?.shutdown();
+});
+
+const post = (body: string | Buffer, headers: Record<string, string> = {}, client = 'default') =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-client': client, ...headers },
+    body,
+  });
+
+/** What the Faro Web SDK's web-vitals instrumentation pushes: one measurement per metric, times in ms. */
+const vitals = (page: string, values: Record<string, number>[]) =>
+  JSON.stringify({
+    meta: { page: { url: page }, app: { name: 'shop' }, sdk: { name: '@grafana/faro-web-sdk' } },
+    measurements: values.map((v) => ({
+      type: 'web-vitals',
+      values: { ...v, delta: Object.values(v)[0] },
+      timestamp: new Date().toISOString(),
+      context: { id: 'v5-1', rating: 'poor', navigation_type: 'navigate' },
+    })),
+  });
+
+async function series(expr: string): Promise<Record<string, number>> {
+  const samples = await promQuery(expr);
+  return Object.fromEntries(samples.map((s) => [JSON.stringify(s.metric), s.value]));
+}
+
+describe('browser collection endpoint', () => {
+  it('maps page URLs to the app’s route templates, anything else to other', () => {
+    const route = pageRouter(ROUTES);
+    expect(route('https://shop.example/products/42?ref=ad#top')).toBe('/products/:id');
+    expect(route('/')).toBe('/');
+    expect(route('/cart')).toBe('/cart');
+    expect(route('https://shop.example/admin/users/7')).toBe('other');
+    expect(route('/products/42/reviews')).toBe('other');
+    expect(route(undefined)).toBe('other');
+  });
+
+  it('accepts Faro’s own payloads as they are (202), recording only what it reads', async () => {
+    for (const file of [
+      'payload.all-signals.grafana-alloy.json',
+      'payload.all-signals.otelcol-faroreceiver.json',
+      'payload.otel-demo-browser-capture.otelcol-faroreceiver.json',
+    ]) {
+      const response = await post(readFileSync(join(SHARED_FIXTURES, 'faro', file)), {}, file);
+      expect(response.status, file).toBe(202);
+      // No web-vitals measurement in any of them (a "navigation" and a "foobar" type): nothing recorded.
+      expect(await response.json(), file).toEqual({ recorded: 0 });
+    }
+  });
+
+  it('records Web Vitals and page loads by route, from plain, beacon and gzipped bodies, into Prometheus', async () => {
+    const product = vitals('https://shop.example/products/42', [{ lcp: 3200 }, { cls: 0.31 }, { inp: 280 }]);
+    expect(await (await post(product)).json()).toEqual({ recorded: 3 });
+    // sendBeacon with a string body: text/plain.
+    const beacon = await post(vitals('https://shop.example/products/7', [{ fcp: 900 }, { ttfb: 450 }]), {
+      'content-type': 'text/plain;charset=UTF-8',
+    });
+    expect(await beacon.json()).toEqual({ recorded: 2 });
+    const load = JSON.stringify({
+      meta: { page: { url: 'https://shop.example/somewhere/else' } },
+      measurements: [{ type: 'hotpath.page-load', values: { duration: 4100 } }],
+    });
+    const gzipped = await post(gzipSync(load), { 'content-encoding': 'gzip' });
+    expect(await gzipped.json()).toEqual({ recorded: 1 });
+
+    const count = (spec: (typeof METRICS)[keyof typeof METRICS]) =>
+      `sum by (page_route) (${prometheusSeries(spec, 'count')}{job="${service}"})`;
+    const recorded = await eventually(async () => {
+      const [lcp, cls, inp, fcp, ttfb, page] = await Promise.all(
+        [
+          METRICS.browserWebVitalLcp,
+          METRICS.browserWebVitalCls,
+          METRICS.browserWebVitalInp,
+          METRICS.browserWebVitalFcp,
+          METRICS.browserWebVitalTtfb,
+          METRICS.browserPageLoadDuration,
+        ].map((spec) => series(count(spec))),
+      );
+      if (page === undefined || Object.keys(page).length === 0) throw new Error('not scraped yet');
+      return { lcp, cls, inp, fcp, ttfb, page };
+    }, 20_000);
+    const at = (route: string) => JSON.stringify({ page_route: route });
+    expect(recorded.lcp?.[at('/products/:id')]).toBe(1);
+    expect(recorded.cls?.[at('/products/:id')]).toBe(1);
+    expect(recorded.inp?.[at('/products/:id')]).toBe(1);
+    expect(recorded.fcp?.[at('/products/:id')]).toBe(1);
+    expect(recorded.ttfb?.[at('/products/:id')]).toBe(1);
+    expect(recorded.page).toEqual({ [at('other')]: 1 });
+    // Milliseconds became seconds; CLS stayed a score.
+    const [lcpSum] = await promQuery(
+      `sum(${prometheusSeries(METRICS.browserWebVitalLcp, 'sum')}{job="${service}"})`,
+    );
+    expect(lcpSum?.value).toBeCloseTo(3.2);
+    const [clsSum] = await promQuery(
+      `sum(${prometheusSeries(METRICS.browserWebVitalCls, 'sum')}{job="${service}"})`,
+    );
+    expect(clsSum?.value).toBeCloseTo(0.31);
+  });
+
+  it('refuses bad payloads with a 4xx, counts them by reason, and records none of them', async () => {
+    const before = await promQuery(
+      `sum(${prometheusSeries(METRICS.browserWebVitalLcp, 'count')}{job="${service}"})`,
+    );
+    const big = JSON.stringify({ meta: {}, logs: [{ message: 'x'.repeat(70_000) }] });
+    const bomb = gzipSync(JSON.stringify({ meta: {}, logs: [{ message: ' '.repeat(5_000_000) }] }));
+    const cases: [string, () => Promise<Response>, number][] = [
+      ['method', () => fetch(url), 405],
+      ['content_type', () => post('<html>', { 'content-type': 'text/html' }, 'ct'), 415],
+      ['too_large', () => post(big, {}, 'big'), 413],
+      ['too_large', () => post(bomb, { 'content-encoding': 'gzip' }, 'bomb'), 413],
+      ['encoding', () => post(Buffer.from('not gzip at all'), { 'content-encoding': 'gzip' }, 'gz'), 400],
+      ['encoding', () => post('{}', { 'content-encoding': 'br' }, 'br'), 415],
+      ['json', () => post('{"meta":', {}, 'json'), 400],
+      ['schema', () => post(vitals('/products/1', [{ lcp: -5 }]), {}, 'neg'), 400],
+      ['schema', () => post(vitals('/products/1', [{ lcp: 1e12 }]), {}, 'huge'), 400],
+      ['schema', () => post(JSON.stringify({ measurements: 'all of them' }), {}, 'shape'), 400],
+    ];
+    for (const [reason, send, status] of cases) {
+      const response = await send();
+      expect(response.status, reason).toBe(status);
+      expect(((await response.json()) as { error: string }).error, reason).toMatch(/\w/);
+    }
+    // Over the rate: 30 a minute for one client, then 429 with Retry-After until the bucket refills.
+    const ok = vitals('/cart', [{ lcp: 1000 }]);
+    const statuses: number[] = [];
+    for (let i = 0; i < 32; i++) statuses.push((await post(ok, {}, 'busy')).status);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(30);
+    const limited = await post(ok, {}, 'busy');
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    clock += 60_000;
+    expect((await post(ok, {}, 'busy')).status).toBe(202);
+
+    const rejected = prometheusName(METRICS.hotpathBrowserPayloadsRejected);
+    const byReason = await eventually(async () => {
+      const counts = await series(`sum by (hotpath_reject_reason) (${rejected}{job="${service}"})`);
+      if ((counts[JSON.stringify({ hotpath_reject_reason: 'rate' })] ?? 0) < 3)
+        throw new Error('not scraped yet');
+      return counts;
+    }, 20_000);
+    const reason = (r: string) => byReason[JSON.stringify({ hotpath_reject_reason: r })];
+    expect(reason('method')).toBe(1);
+    expect(reason('content_type')).toBe(1);
+    expect(reason('too_large')).toBe(2);
+    expect(reason('encoding')).toBe(2);
+    expect(reason('json')).toBe(1);
+    expect(reason('schema')).toBe(3);
+    expect(reason('rate')).toBe(3);
+    // Only the 31 accepted /cart payloads reached the LCP histogram.
+    const [after] = await promQuery(
+      `sum(${prometheusSeries(METRICS.browserWebVitalLcp, 'count')}{job="${service}"})`,
+    );
+    expect((after?.value ?? 0) - (before[0]?.value ?? 0)).toBe(31);
+  });
+});
