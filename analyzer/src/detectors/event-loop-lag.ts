@@ -70,7 +70,9 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'event
               ? ` ${holders
                   .filter((h) => h !== blocking)
                   .map((h) => `${h.route} (${formatPercent(h.share)})`)
-                  .join(', ')} also holds it, a finding of its own.`
+                  .join(
+                    ', ',
+                  )} ${holders.length > 2 ? 'also hold it, each' : 'also holds it,'} a finding of its own.`
               : '');
       const code =
         hot === undefined
