@@ -101,6 +101,20 @@ function selfTimeMs(parent: CapturedSpan, children: readonly CapturedSpan[]): nu
   return ms(parent.endNs - parent.startNs - covered);
 }
 
+/**
+ * The least time outside I/O of `n` requests: a fault that blocks the loop costs it on every request, while a
+ * machine busy with other tests (or a cold first request) slows only some of them.
+ */
+async function leastSelfTimeMs(shop: BookshopProcess, path: string, init: () => RequestInit, n = 3) {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const { status, server, children } = await traced(shop, path, init());
+    expect(status).toBeLessThan(300);
+    times.push(selfTimeMs(server, children));
+  }
+  return Math.min(...times);
+}
+
 /** Median server-span duration per route of `service`, for the log. */
 function routeMedians(service: string): Record<string, string> {
   const byRoute = new Map<string, number[]>();
@@ -174,12 +188,9 @@ describe('the bookshop, healthy', () => {
   it('serves the partner feed Brotli-compressed, compressed off the event loop', async () => {
     const shop = await start([]);
     const crawler = { headers: { 'accept-encoding': 'br' } };
-    const { status, server, children } = await traced(shop, '/feeds/catalog?page=2', crawler);
-    expect(status).toBe(200);
-    console.log(
-      `[bookshop] feed page: ${durationMs(server).toFixed(1)} ms, ${selfTimeMs(server, children).toFixed(1)} ms synchronous`,
-    );
-    expect(selfTimeMs(server, children)).toBeLessThan(40);
+    const least = await leastSelfTimeMs(shop, '/feeds/catalog?page=2', () => crawler);
+    console.log(`[bookshop] feed page: ${least.toFixed(1)} ms synchronous at least, of 3`);
+    expect(least).toBeLessThan(40);
     // undici's fetch decodes br itself: read the raw body over node:http instead.
     const raw = await new Promise<{ encoding: string | undefined; body: Buffer }>((resolve, reject) => {
       import('node:http').then(({ get }) =>
@@ -204,9 +215,10 @@ describe('the bookshop, healthy', () => {
 
   it('checks out without blocking the event loop', async () => {
     const shop = await start([]);
-    const { status, server, children } = await traced(shop, '/checkout', checkout(11));
-    expect(status).toBe(201);
-    expect(selfTimeMs(server, children)).toBeLessThan(40);
+    let bookId = 11;
+    const least = await leastSelfTimeMs(shop, '/checkout', () => checkout(bookId++));
+    console.log(`[bookshop] checkout: ${least.toFixed(1)} ms synchronous at least, of 3`);
+    expect(least).toBeLessThan(40);
   });
 });
 
