@@ -68,10 +68,16 @@ export function generatedFiles(slo = loadSlo()): GeneratedFile[] {
   ];
 }
 
+/** The prebuilt browser script: built by rolldown, so apart from the synchronous files above. */
+export async function browserScriptFile(): Promise<GeneratedFile> {
+  const { buildBrowserScript } = await import('../instrumentation/browser/build.ts');
+  return { path: 'instrumentation/browser/dist/hotpath-browser.js', content: await buildBrowserScript() };
+}
+
 if (import.meta.main) {
   const check = process.argv.includes('--check');
   let stale = 0;
-  for (const file of generatedFiles()) {
+  for (const file of [...generatedFiles(), await browserScriptFile()]) {
     const target = join(REPO_ROOT, file.path);
     let current: string | undefined;
     try {

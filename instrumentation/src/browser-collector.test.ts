@@ -16,7 +16,7 @@ import { freePort } from '../../scripts/lib/process.ts';
 import { addScrapeTarget } from '../../scripts/lib/prometheus.ts';
 import { eventually, promQuery, uniqueService } from '../../test/harness.ts';
 import { SHARED_FIXTURES } from '../../test/stack/compose.ts';
-import { browserCollector, pageRouter } from './browser-collector.ts';
+import { assetTemplate, browserCollector, pageRouter } from './browser-collector.ts';
 import { prometheusName, prometheusSeries } from './prometheus-names.ts';
 import { METRICS } from './semconv.ts';
 import { catalogueViews } from './telemetry.ts';
@@ -96,6 +96,18 @@ describe('browser collection endpoint', () => {
     expect(route(undefined)).toBe('other');
   });
 
+  it('templates asset URLs: the path, build hashes and numbers as *, the origin only for another origin', () => {
+    const page = 'https://shop.example/products/42';
+    expect(assetTemplate('https://shop.example/assets/app.3f9a2c1b.js?v=2', page)).toBe('/assets/app.*.js');
+    expect(assetTemplate('/assets/index-BQ3f_aZ1.css', page)).toBe('/assets/index-*.css');
+    expect(assetTemplate('https://cdn.example/img/products/42/hero.webp', page)).toBe(
+      'https://cdn.example/img/products/*/hero.webp',
+    );
+    expect(assetTemplate('/assets/vendor.js', page)).toBe('/assets/vendor.js');
+    expect(assetTemplate('/assets/background-image.png', page)).toBe('/assets/background-image.png');
+    expect(assetTemplate('data:image/png;base64,AAAA', page)).toBeUndefined();
+  });
+
   it('accepts Faro’s own payloads as they are (202), recording only what it reads', async () => {
     for (const file of [
       'payload.all-signals.grafana-alloy.json',
@@ -117,9 +129,16 @@ describe('browser collection endpoint', () => {
       'content-type': 'text/plain;charset=UTF-8',
     });
     expect(await beacon.json()).toEqual({ recorded: 2 });
+    // Faro's navigation event: numbers as strings; a page left before its load event has a 0.
+    const navigation = (total: string) => ({
+      name: 'faro.performance.navigation',
+      domain: 'browser',
+      attributes: { totalNavigationTime: total, ttfb: '120', type: 'navigate', visibilityState: 'visible' },
+      timestamp: new Date().toISOString(),
+    });
     const load = JSON.stringify({
       meta: { page: { url: 'https://shop.example/somewhere/else' } },
-      measurements: [{ type: 'hotpath.page-load', values: { duration: 4100 } }],
+      events: [navigation('4100'), navigation('0'), { name: 'click', attributes: { target: 'button' } }],
     });
     const gzipped = await post(gzipSync(load), { 'content-encoding': 'gzip' });
     expect(await gzipped.json()).toEqual({ recorded: 1 });
@@ -147,6 +166,10 @@ describe('browser collection endpoint', () => {
     expect(recorded.fcp?.[at('/products/:id')]).toBe(1);
     expect(recorded.ttfb?.[at('/products/:id')]).toBe(1);
     expect(recorded.page).toEqual({ [at('other')]: 1 });
+    const [loadSum] = await promQuery(
+      `sum(${prometheusSeries(METRICS.browserPageLoadDuration, 'sum')}{job="${service}"})`,
+    );
+    expect(loadSum?.value).toBeCloseTo(4.1);
     // Milliseconds became seconds; CLS stayed a score.
     const [lcpSum] = await promQuery(
       `sum(${prometheusSeries(METRICS.browserWebVitalLcp, 'sum')}{job="${service}"})`,
@@ -175,6 +198,19 @@ describe('browser collection endpoint', () => {
       ['schema', () => post(vitals('/products/1', [{ lcp: -5 }]), {}, 'neg'), 400],
       ['schema', () => post(vitals('/products/1', [{ lcp: 1e12 }]), {}, 'huge'), 400],
       ['schema', () => post(JSON.stringify({ measurements: 'all of them' }), {}, 'shape'), 400],
+      [
+        'schema',
+        () =>
+          post(
+            JSON.stringify({
+              meta: { page: { url: '/' } },
+              events: [{ name: 'faro.performance.resource', attributes: { encodedBodySize: 'lots' } }],
+            }),
+            {},
+            'resource',
+          ),
+        400,
+      ],
     ];
     for (const [reason, send, status] of cases) {
       const response = await send();
@@ -205,12 +241,120 @@ describe('browser collection endpoint', () => {
     expect(reason('too_large')).toBe(2);
     expect(reason('encoding')).toBe(2);
     expect(reason('json')).toBe(1);
-    expect(reason('schema')).toBe(3);
+    expect(reason('schema')).toBe(4);
     expect(reason('rate')).toBe(3);
     // Only the 31 accepted /cart payloads reached the LCP histogram.
     const [after] = await promQuery(
       `sum(${prometheusSeries(METRICS.browserWebVitalLcp, 'count')}{job="${service}"})`,
     );
     expect((after?.value ?? 0) - (before[0]?.value ?? 0)).toBe(31);
+  });
+
+  it('records the attributed element, the LCP parts and each asset of a page, bounded and without cached loads', async () => {
+    const page = 'https://shop.example/products/9';
+    const resource = (name: string, extra: Record<string, string>) => ({
+      name: 'faro.performance.resource',
+      domain: 'browser',
+      attributes: {
+        name,
+        initiatorType: 'script',
+        renderBlockingStatus: 'blocking',
+        cacheHitStatus: 'fullLoad',
+        encodedBodySize: '600000',
+        decodedBodySize: '600000',
+        fetchTime: '900',
+        ...extra,
+      },
+    });
+    const body = JSON.stringify({
+      meta: { page: { url: page } },
+      measurements: [
+        {
+          type: 'web-vitals',
+          values: {
+            lcp: 3600,
+            delta: 3600,
+            time_to_first_byte: 200,
+            resource_load_duration: 3100,
+            element_render_delay: 300,
+          },
+          context: {
+            id: 'v5-2',
+            rating: 'poor',
+            element: 'img#hero',
+            resource_url: `${page.replace('/products/9', '')}/img/9.a1b2c3d4e5.jpg`,
+          },
+        },
+        ...Array.from({ length: 25 }, (_, i) => ({
+          type: 'web-vitals',
+          values: { cls: 0.2, delta: 0.2 },
+          context: { largest_shift_target: `div#ad-${i}` },
+        })),
+      ],
+      events: [
+        resource('https://shop.example/assets/vendor.9f8e7d6c5b.js', {}),
+        resource('https://shop.example/assets/app.js', {
+          encodedBodySize: '1200',
+          decodedBodySize: '4000',
+          renderBlockingStatus: 'non-blocking',
+          fetchTime: '40',
+        }),
+        resource('https://shop.example/assets/cached.js', { cacheHitStatus: 'cache' }),
+        resource('https://shop.example/api/products?limit=12', { initiatorType: 'fetch' }),
+        resource('https://other.example/pixel.gif', { encodedBodySize: '0', decodedBodySize: '0' }),
+      ],
+    });
+    const response = await post(body, {}, 'attribution');
+    // 1 LCP + 4 parts, 25 CLS, 2 assets × 3 histograms.
+    expect(await response.json()).toEqual({ recorded: 1 + 4 + 25 + 6 });
+
+    const lcp = await eventually(async () => {
+      const got = await series(
+        `sum by (browser_web_vital_element, url_template) (${prometheusSeries(METRICS.browserWebVitalLcp, 'count')}{job="${service}", page_route="/products/:id", browser_web_vital_element!="none"})`,
+      );
+      if (Object.keys(got).length === 0) throw new Error('not scraped yet');
+      return got;
+    }, 20_000);
+    expect(lcp).toEqual({
+      [JSON.stringify({ browser_web_vital_element: 'img#hero', url_template: '/img/*.*.jpg' })]: 1,
+    });
+    const phases = await series(
+      `sum by (browser_web_vital_phase) (${prometheusSeries(METRICS.browserWebVitalLcpPhase, 'sum')}{job="${service}"})`,
+    );
+    const phase = (p: string) => phases[JSON.stringify({ browser_web_vital_phase: p })];
+    expect(phase('time_to_first_byte')).toBeCloseTo(0.2);
+    expect(phase('resource_load_delay')).toBe(0);
+    expect(phase('resource_load_duration')).toBeCloseTo(3.1);
+    expect(phase('element_render_delay')).toBeCloseTo(0.3);
+    // 20 distinct shift targets are kept, the other 5 are one `other`.
+    const cls = await series(
+      `sum by (browser_web_vital_element) (${prometheusSeries(METRICS.browserWebVitalCls, 'count')}{job="${service}", page_route="/products/:id", browser_web_vital_element!="none"})`,
+    );
+    expect(Object.keys(cls)).toHaveLength(21);
+    expect(cls[JSON.stringify({ browser_web_vital_element: 'other' })]).toBe(5);
+
+    const assets = await series(
+      `sum by (url_template, browser_resource_render_blocking, browser_resource_initiator_type) (${prometheusSeries(METRICS.browserResourceEncodedSize, 'sum')}{job="${service}", page_route="/products/:id"})`,
+    );
+    expect(assets).toEqual({
+      [JSON.stringify({
+        browser_resource_initiator_type: 'script',
+        browser_resource_render_blocking: 'blocking',
+        url_template: '/assets/vendor.*.js',
+      })]: 600000,
+      [JSON.stringify({
+        browser_resource_initiator_type: 'script',
+        browser_resource_render_blocking: 'non-blocking',
+        url_template: '/assets/app.js',
+      })]: 1200,
+    });
+    const [decoded] = await promQuery(
+      `sum(${prometheusSeries(METRICS.browserResourceDecodedSize, 'sum')}{job="${service}", url_template="/assets/app.js"})`,
+    );
+    expect(decoded?.value).toBe(4000);
+    const [fetched] = await promQuery(
+      `sum(${prometheusSeries(METRICS.browserResourceDuration, 'sum')}{job="${service}", url_template="/assets/vendor.*.js"})`,
+    );
+    expect(fetched?.value).toBeCloseTo(0.9);
   });
 });

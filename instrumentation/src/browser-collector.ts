@@ -6,13 +6,18 @@
  * travel with the app's telemetry, whichever way it exports, and a page that already runs Faro feeds Hotpath by
  * pointing Faro's `url` at this path.
  *
- * What it reads of a payload:
+ * What it reads of a payload (all of it in the shapes the Faro Web SDK sends, so Faro feeds it as it is):
  * - `meta.page.url`: the page, mapped to one of the app's route templates (`/products/:id`); a page matching
  *   none is `other`, so a crawler walking random URLs cannot grow the series;
- * - measurements of type `web-vitals` (the Faro Web SDK's, one per metric: `values: { lcp: <ms>, delta }`,
- *   `packages/web-sdk/src/instrumentations/webVitals`) and `hotpath.page-load` (`values: { duration: <ms> }`,
- *   navigation start to load event end).
- * Everything else in the payload is accepted and not recorded.
+ * - measurements of type `web-vitals` (Faro's web-vitals-with-attribution, one per metric: `values: { lcp: <ms>,
+ *   delta, time_to_first_byte, resource_load_delay, ... }`, `context: { element, resource_url, ... }`,
+ *   `packages/web-sdk/src/instrumentations/webVitals/webVitalsWithAttribution.ts`): each vital by route and, for
+ *   LCP, INP and CLS, by the element it is attributed to; the LCP's four parts as `browser.web_vital.lcp.phase`;
+ * - events `faro.performance.navigation` (`totalNavigationTime`: navigation start to load event end) and
+ *   `faro.performance.resource` (Resource Timing of one resource: sizes, `renderBlockingStatus`, `fetchTime`,
+ *   `performance/performanceUtils.ts`): the page load, and each asset's sizes and fetch time by its URL template.
+ * Element and asset labels are bounded per route (20 and 50 distinct values, then `other`). Everything else in the
+ * payload is accepted and not recorded.
  *
  * Guarded: a body over `maxBodyBytes`, a body that is not JSON (plain, or gzip as Faro's `requestCompression`
  * sends it), a payload that fails the schema, and a client over its rate get a 4xx, are counted
@@ -52,18 +57,41 @@ export interface BrowserCollectorOptions {
 }
 
 /** Faro's web-vitals `values` key → the histogram it feeds; times in ms become seconds, CLS stays a score. */
-const VITALS: Readonly<Record<string, { spec: MetricSpec; seconds: boolean }>> = {
-  lcp: { spec: METRICS.browserWebVitalLcp, seconds: true },
-  inp: { spec: METRICS.browserWebVitalInp, seconds: true },
+const VITALS: Readonly<Record<string, { spec: MetricSpec; seconds: boolean; element?: string }>> = {
+  // The context key of each vital's attributed element, as Faro's web-vitals-with-attribution names it.
+  lcp: { spec: METRICS.browserWebVitalLcp, seconds: true, element: 'element' },
+  inp: { spec: METRICS.browserWebVitalInp, seconds: true, element: 'interaction_target' },
+  cls: { spec: METRICS.browserWebVitalCls, seconds: false, element: 'largest_shift_target' },
   fcp: { spec: METRICS.browserWebVitalFcp, seconds: true },
   ttfb: { spec: METRICS.browserWebVitalTtfb, seconds: true },
-  cls: { spec: METRICS.browserWebVitalCls, seconds: false },
 };
-export const PAGE_LOAD_TYPE = 'hotpath.page-load';
+/** The LCP's four parts, as Faro names them in an LCP measurement's `values` (web.dev "Optimize LCP"). */
+const LCP_PHASES = [
+  'time_to_first_byte',
+  'resource_load_delay',
+  'resource_load_duration',
+  'element_render_delay',
+] as const;
+/** Faro's performance instrumentation: one event per page load, one per resource (attributes are strings). */
+export const NAVIGATION_EVENT = 'faro.performance.navigation';
+export const RESOURCE_EVENT = 'faro.performance.resource';
+/**
+ * Resources that are requests of the page's code, not parts of the page: the backend measures them itself, and
+ * one series per API URL would be unbounded.
+ */
+const NOT_ASSETS = new Set(['fetch', 'xmlhttprequest', 'beacon', 'navigation', 'other']);
+/** Distinct elements per route and vital, and distinct asset templates per route, before the rest become `other`. */
+const MAX_ELEMENTS = 20;
+const MAX_ASSETS = 50;
+const MAX_LABEL = 120;
+/** The element or resource label of a vital that has none (an INP without a target, an LCP of text). */
+const NONE = 'none';
 
 /** Milliseconds a browser can sensibly report for a page or a vital: up to 10 minutes (CLS: a score up to 100). */
 const MAX_MS = 600_000;
 const MAX_CLS = 100;
+/** Bytes a browser can sensibly report for one resource: 1 GB (Sentry's render-blocking detector's own bound). */
+const MAX_BYTES = 1_000_000_000;
 const measurement = z
   .object({
     type: z.string().max(100),
@@ -72,20 +100,49 @@ const measurement = z
     context: z.record(z.string().max(100), z.unknown()).optional(),
   })
   .superRefine((m, ctx) => {
-    const recorded =
-      m.type === 'web-vitals'
-        ? Object.keys(m.values).filter((k) => k in VITALS)
-        : m.type === PAGE_LOAD_TYPE
-          ? ['duration']
-          : [];
-    for (const key of recorded) {
+    if (m.type !== 'web-vitals') return;
+    for (const key of [...Object.keys(VITALS), ...LCP_PHASES]) {
       const value = m.values[key];
+      if (value === undefined) continue;
       const max = key === 'cls' ? MAX_CLS : MAX_MS;
-      if (value === undefined || value < 0 || value > max) {
+      if (value < 0 || value > max) {
         ctx.addIssue({ code: 'custom', path: ['values', key], message: `must be between 0 and ${max}` });
       }
     }
   });
+/** A number Faro wrote as a string (`"1234"`), or `unknown` where the browser had none. */
+const faroNumber = (max: number) =>
+  z.union([
+    z.literal('unknown'),
+    z
+      .string()
+      .max(32)
+      .regex(/^-?\d+(\.\d+)?$/, 'must be a number written as a string')
+      .transform(Number)
+      .refine((n) => n >= 0 && n <= max, `must be between 0 and ${max}`),
+  ]);
+const performanceEvent = z.object({
+  name: z.enum([NAVIGATION_EVENT, RESOURCE_EVENT]),
+  attributes: z
+    .object({
+      name: z.string().max(4096).optional(),
+      totalNavigationTime: faroNumber(MAX_MS).optional(),
+      fetchTime: faroNumber(MAX_MS).optional(),
+      encodedBodySize: faroNumber(MAX_BYTES).optional(),
+      decodedBodySize: faroNumber(MAX_BYTES).optional(),
+      renderBlockingStatus: z.string().max(32).optional(),
+      initiatorType: z.string().max(64).optional(),
+      cacheHitStatus: z.string().max(32).optional(),
+    })
+    .loose(),
+});
+const event = z.unknown().superRefine((e, ctx) => {
+  // Only the events it records are checked; any other event of Faro's passes as it is.
+  const name = (e as { name?: unknown } | null)?.name;
+  if (name !== NAVIGATION_EVENT && name !== RESOURCE_EVENT) return;
+  const parsed = performanceEvent.safeParse(e);
+  for (const issue of parsed.error?.issues ?? []) ctx.addIssue({ ...issue, code: 'custom' });
+});
 const payload = z.object({
   meta: z
     .object({
@@ -97,12 +154,13 @@ const payload = z.object({
     .loose()
     .optional(),
   measurements: z.array(measurement).max(100).optional(),
-  events: z.array(z.unknown()).max(1000).optional(),
+  events: z.array(event).max(1000).optional(),
   logs: z.array(z.unknown()).max(1000).optional(),
   exceptions: z.array(z.unknown()).max(1000).optional(),
   traces: z.unknown().optional(),
 });
 export type BrowserPayload = z.infer<typeof payload>;
+type PerformanceEvent = z.infer<typeof performanceEvent>;
 
 class Rejected extends Error {
   readonly status: number;
@@ -123,7 +181,12 @@ export function browserCollector(
   const histogram = (spec: MetricSpec) => {
     let h = histograms.get(spec);
     if (h === undefined) {
-      h = meter.createHistogram(spec.name, { unit: spec.unit, description: spec.description });
+      h = meter.createHistogram(spec.name, {
+        unit: spec.unit,
+        description: spec.description,
+        // The catalogue's buckets also where the app's meter provider has no view for them.
+        ...(spec.buckets === undefined ? {} : { advice: { explicitBucketBoundaries: [...spec.buckets] } }),
+      });
       histograms.set(spec, h);
     }
     return h;
@@ -137,21 +200,71 @@ export function browserCollector(
   const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const clientKey = options.clientKey ?? ((req) => req.socket.remoteAddress ?? '');
 
+  const bounded = boundedLabels();
+
   const record = (body: BrowserPayload): number => {
-    const attributes: Attributes = { [ATTR.pageRoute]: routeOf(body.meta?.page?.url) };
+    const pageUrl = body.meta?.page?.url;
+    const route = routeOf(pageUrl);
+    const page: Attributes = { [ATTR.pageRoute]: route };
     let recorded = 0;
+    const observe = (spec: MetricSpec, value: number, attributes: Attributes) => {
+      histogram(spec).record(value, attributes);
+      recorded++;
+    };
     for (const m of body.measurements ?? []) {
-      if (m.type === 'web-vitals') {
-        for (const [key, value] of Object.entries(m.values)) {
-          const vital = VITALS[key];
-          if (vital === undefined) continue; // delta, attribution timings
-          histogram(vital.spec).record(vital.seconds ? value / 1000 : value, attributes);
-          recorded++;
+      if (m.type !== 'web-vitals') continue;
+      for (const [key, value] of Object.entries(m.values)) {
+        const vital = VITALS[key];
+        if (vital === undefined) continue; // delta, attribution timings
+        const attributes = { ...page };
+        if (vital.element !== undefined) {
+          const element = m.context?.[vital.element];
+          attributes[ATTR.webVitalElement] = bounded(
+            `${key}\0${route}`,
+            typeof element === 'string' && element !== '' ? element : NONE,
+            MAX_ELEMENTS,
+          );
         }
-      } else if (m.type === PAGE_LOAD_TYPE && m.values.duration !== undefined) {
-        histogram(METRICS.browserPageLoadDuration).record(m.values.duration / 1000, attributes);
-        recorded++;
+        if (key === 'lcp') {
+          const resource = m.context?.resource_url;
+          const template = typeof resource === 'string' ? assetTemplate(resource, pageUrl) : undefined;
+          attributes[ATTR.urlTemplate] =
+            template === undefined ? NONE : bounded(`asset\0${route}`, template, MAX_ASSETS);
+          // web-vitals gives all four parts; Faro leaves out the ones that are zero.
+          if (LCP_PHASES.some((phase) => m.values[phase] !== undefined)) {
+            for (const phase of LCP_PHASES) {
+              observe(METRICS.browserWebVitalLcpPhase, (m.values[phase] ?? 0) / 1000, {
+                ...page,
+                [ATTR.webVitalPhase]: phase,
+              });
+            }
+          }
+        }
+        observe(vital.spec, vital.seconds ? value / 1000 : value, attributes);
       }
+    }
+    for (const e of body.events ?? []) {
+      const parsed = performanceEvent.safeParse(e);
+      if (!parsed.success) continue; // another kind of event
+      const a = parsed.data.attributes;
+      if (parsed.data.name === NAVIGATION_EVENT) {
+        const duration = a.totalNavigationTime;
+        // 0 until the load event has ended: a page left before it has no load time.
+        if (typeof duration === 'number' && duration > 0)
+          observe(METRICS.browserPageLoadDuration, duration / 1000, page);
+        continue;
+      }
+      const resource = resourceAttributes(parsed.data, pageUrl);
+      if (resource === undefined) continue;
+      const attributes = {
+        ...page,
+        ...resource.attributes,
+        [ATTR.urlTemplate]: bounded(`asset\0${route}`, resource.template, MAX_ASSETS),
+      };
+      observe(METRICS.browserResourceEncodedSize, resource.encoded, attributes);
+      observe(METRICS.browserResourceDecodedSize, resource.decoded, attributes);
+      if (resource.seconds !== undefined)
+        observe(METRICS.browserResourceDuration, resource.seconds, attributes);
     }
     return recorded;
   };
@@ -257,6 +370,95 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
       resolve(Buffer.concat(chunks).toString('utf8'));
     });
   });
+}
+
+/**
+ * A resource event → what is recorded of it, or nothing: only full loads of assets (a load from the cache or a
+ * 304 says nothing of the asset's size on the wire; Sentry's uncompressed-asset detector skips them too), with
+ * both sizes known.
+ */
+function resourceAttributes(e: PerformanceEvent, pageUrl: string | undefined) {
+  const a = e.attributes;
+  const initiator = a.initiatorType ?? 'other';
+  if (NOT_ASSETS.has(initiator) || a.name === undefined) return undefined;
+  if (a.cacheHitStatus !== undefined && a.cacheHitStatus !== 'fullLoad') return undefined;
+  if (typeof a.encodedBodySize !== 'number' || typeof a.decodedBodySize !== 'number') return undefined;
+  // A cross-origin resource without Timing-Allow-Origin reports zero sizes: nothing is known of it.
+  if (a.decodedBodySize === 0) return undefined;
+  const template = assetTemplate(a.name, pageUrl);
+  if (template === undefined) return undefined;
+  const blocking = a.renderBlockingStatus;
+  return {
+    template,
+    encoded: a.encodedBodySize,
+    decoded: a.decodedBodySize,
+    seconds: typeof a.fetchTime === 'number' ? a.fetchTime / 1000 : undefined,
+    attributes: {
+      [ATTR.resourceInitiatorType]: initiator.slice(0, 32),
+      [ATTR.resourceRenderBlocking]:
+        blocking === 'blocking' || blocking === 'non-blocking' ? blocking : 'unknown',
+    } satisfies Attributes,
+  };
+}
+
+/**
+ * An asset URL → its template: the path of a same-origin asset (the origin too for another origin's), without
+ * query or fragment, with the parts that change from build to build as `*`: a number, or a token of eight or more
+ * letters and digits with both in it (`app.3f9a2c1b.js`, `index-BQ3f_aZ1.js` → `app.*.js`, `index-*.js`).
+ * `data:` and `blob:` URLs have no template.
+ */
+export function assetTemplate(url: string, pageUrl: string | undefined): string | undefined {
+  let page: URL | undefined;
+  try {
+    page = pageUrl === undefined ? undefined : new URL(pageUrl);
+  } catch {
+    page = undefined;
+  }
+  let u: URL;
+  try {
+    u = new URL(url, page ?? 'http://page.invalid');
+  } catch {
+    return undefined;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+  const path = u.pathname
+    .split('/')
+    .map((segment) =>
+      segment
+        .split(/([.~-])/)
+        .map((part) =>
+          /^\d+$/.test(part) ||
+          (part.length >= 8 && /^[A-Za-z0-9_]+$/.test(part) && /\d/.test(part) && /[A-Za-z]/.test(part))
+            ? '*'
+            : part,
+        )
+        .join(''),
+    )
+    .join('/');
+  const sameOrigin = page === undefined ? u.host === 'page.invalid' : u.origin === page.origin;
+  return (sameOrigin ? path : `${u.origin}${path}`).slice(0, MAX_LABEL);
+}
+
+/**
+ * A label value kept to a bounded set: within one scope (a route and a vital, say), the first `max` distinct
+ * values are kept and any later one is `other`, so a page whose elements have generated ids cannot grow the
+ * series without end. Values are cut at 120 characters.
+ */
+function boundedLabels() {
+  const seen = new Map<string, Set<string>>();
+  return (scope: string, value: string, max: number): string => {
+    const v = value.slice(0, MAX_LABEL);
+    if (v === NONE) return v;
+    let values = seen.get(scope);
+    if (values === undefined) {
+      values = new Set();
+      seen.set(scope, values);
+    }
+    if (values.has(v)) return v;
+    if (values.size >= max) return OTHER_ROUTE;
+    values.add(v);
+    return v;
+  };
 }
 
 /** Page URL (absolute, or a path) → the first route template it matches, else `other`. */

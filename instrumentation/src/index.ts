@@ -1,5 +1,13 @@
 export type { BrowserCollectorOptions, RejectReason } from './browser-collector.ts';
-export { browserCollector, OTHER_ROUTE, PAGE_LOAD_TYPE, pageRouter } from './browser-collector.ts';
+export {
+  assetTemplate,
+  browserCollector,
+  NAVIGATION_EVENT,
+  OTHER_ROUTE,
+  pageRouter,
+  RESOURCE_EVENT,
+} from './browser-collector.ts';
+export { BROWSER_SCRIPT_PATH, traceparentMeta } from './browser-script.ts';
 export { RateLimitedDiagLogger } from './diag-logger.ts';
 export type { PrometheusConfigOptions, ScrapeTarget } from './prometheus-config.ts';
 export { fileSdEntry, jobLabel, prometheusConfig, scrapeConfig } from './prometheus-config.ts';

@@ -51,6 +51,15 @@ export const ATTR = {
   nodejsEventloopState: 'nodejs.eventloop.state',
   cpuMode: 'cpu.mode',
   pageRoute: 'page.route',
+  /** The element a Web Vital is attributed to: the LCP element, the INP interaction target, the largest CLS shift. */
+  webVitalElement: 'browser.web_vital.element',
+  /** Which part of the LCP (web.dev's four: ttfb, resource_load_delay, resource_load_duration, element_render_delay). */
+  webVitalPhase: 'browser.web_vital.phase',
+  /** The low-cardinality template of a URL (stable semantic convention): an asset's path with hashes as `*`. */
+  urlTemplate: 'url.template',
+  resourceInitiatorType: 'browser.resource.initiator_type',
+  /** Resource Timing's `renderBlockingStatus`: `blocking`, `non-blocking`, or `unknown` where the browser has none. */
+  resourceRenderBlocking: 'browser.resource.render_blocking',
   rejectReason: 'hotpath.reject.reason',
   findingLayer: 'hotpath.finding.layer',
   findingKind: 'hotpath.finding.kind',
@@ -93,6 +102,16 @@ const DB_BUCKETS = [
 ] as const;
 /** Browser timings span seconds (page load SLO 3 s, LCP 2.5 s / 4 s). */
 const BROWSER_BUCKETS = [0.1, 0.25, 0.5, 0.8, 1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 20] as const;
+/** Asset sizes in bytes, with edges at Sentry's render-blocking (500 000) and uncompressed (500 KiB) limits. */
+const SIZE_BUCKETS = [
+  1_000, 10_000, 50_000, 100_000, 250_000, 500_000, 512_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000,
+] as const;
+const RESOURCE_ATTRIBUTES = [
+  ATTR.pageRoute,
+  ATTR.urlTemplate,
+  ATTR.resourceInitiatorType,
+  ATTR.resourceRenderBlocking,
+] as const;
 
 const RUNTIME = '@opentelemetry/instrumentation-runtime-node';
 const HOST = '@opentelemetry/instrumentation-host-metrics';
@@ -289,8 +308,8 @@ export const METRICS = {
     name: 'browser.web_vital.lcp',
     instrument: 'histogram',
     unit: 's',
-    description: 'Largest Contentful Paint.',
-    attributes: [ATTR.pageRoute],
+    description: 'Largest Contentful Paint, by the LCP element and the template of its resource (if any).',
+    attributes: [ATTR.pageRoute, ATTR.webVitalElement, ATTR.urlTemplate],
     source: BROWSER,
     buckets: BROWSER_BUCKETS,
   },
@@ -298,8 +317,8 @@ export const METRICS = {
     name: 'browser.web_vital.inp',
     instrument: 'histogram',
     unit: 's',
-    description: 'Interaction to Next Paint.',
-    attributes: [ATTR.pageRoute],
+    description: 'Interaction to Next Paint, by the interaction target.',
+    attributes: [ATTR.pageRoute, ATTR.webVitalElement],
     source: BROWSER,
     buckets: BROWSER_BUCKETS,
   },
@@ -307,8 +326,8 @@ export const METRICS = {
     name: 'browser.web_vital.cls',
     instrument: 'histogram',
     unit: '1',
-    description: 'Cumulative Layout Shift (unitless score).',
-    attributes: [ATTR.pageRoute],
+    description: 'Cumulative Layout Shift (unitless score), by the element of the largest shift.',
+    attributes: [ATTR.pageRoute, ATTR.webVitalElement],
     source: BROWSER,
     buckets: [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1],
   },
@@ -327,6 +346,44 @@ export const METRICS = {
     unit: 's',
     description: 'Time to First Byte.',
     attributes: [ATTR.pageRoute],
+    source: BROWSER,
+    buckets: BROWSER_BUCKETS,
+  },
+  browserWebVitalLcpPhase: {
+    name: 'browser.web_vital.lcp.phase',
+    instrument: 'histogram',
+    unit: 's',
+    description:
+      'The four parts an LCP splits into (web-vitals attribution): time to first byte, resource load delay, resource load duration, element render delay.',
+    attributes: [ATTR.pageRoute, ATTR.webVitalPhase],
+    source: BROWSER,
+    buckets: BROWSER_BUCKETS,
+  },
+  browserResourceEncodedSize: {
+    name: 'browser.resource.encoded_size',
+    instrument: 'histogram',
+    unit: 'By',
+    description:
+      'Body size of a page resource as sent (compressed, if it was), per full load, from Resource Timing.',
+    attributes: RESOURCE_ATTRIBUTES,
+    source: BROWSER,
+    buckets: SIZE_BUCKETS,
+  },
+  browserResourceDecodedSize: {
+    name: 'browser.resource.decoded_size',
+    instrument: 'histogram',
+    unit: 'By',
+    description: 'Body size of a page resource once decoded, per full load, from Resource Timing.',
+    attributes: RESOURCE_ATTRIBUTES,
+    source: BROWSER,
+    buckets: SIZE_BUCKETS,
+  },
+  browserResourceDuration: {
+    name: 'browser.resource.duration',
+    instrument: 'histogram',
+    unit: 's',
+    description: 'Fetch start to response end of a page resource, per full load, from Resource Timing.',
+    attributes: RESOURCE_ATTRIBUTES,
     source: BROWSER,
     buckets: BROWSER_BUCKETS,
   },
