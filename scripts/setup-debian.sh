@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what Hotpath's tests and `npm run demo` need on a Debian-family machine, from Debian's own packages:
-# PostgreSQL 15 (+ HypoPG for the index advisor) and Prometheus (with promtool). Idempotent: packages that are
+# PostgreSQL 15 (+ HypoPG for the index advisor), Prometheus (with promtool) and Chromium (the frontend tests'
+# real browser, driven by playwright-core: no test downloads a browser of its own). Idempotent: packages that are
 # already installed are left alone. Run as root (or with sudo).
 #
 # Debian's Prometheus cannot ingest OTLP (bookworm ships 2.42, before the receiver; trixie's 2.53 is built
 # without it), so on these machines metrics are pulled: see README "Pull mode".
 set -euo pipefail
 
-packages=(postgresql-15 postgresql-15-hypopg prometheus)
+packages=(postgresql-15 postgresql-15-hypopg prometheus chromium)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -41,4 +42,5 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 echo "setup-debian: PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') at $pg_bin"
 echo "setup-debian: $(prometheus --version 2>&1 | head -n 1)"
 test -f "$(dirname "$pg_bin")/lib/hypopg.so" && echo "setup-debian: HypoPG available"
+echo "setup-debian: $(chromium --version 2>/dev/null || echo 'no chromium')"
 id postgres >/dev/null 2>&1 || { echo "setup-debian: no postgres user (needed to run PostgreSQL as non-root)" >&2; exit 1; }

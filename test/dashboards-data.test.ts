@@ -1,12 +1,14 @@
 /**
  * Every dashboard panel shows data: each Prometheus query of each panel (variables expanded as Grafana would)
  * returns series on the test Prometheus after real demo traffic, and each SQL query runs against the analyzer's
- * real schema (its migration applied to a fresh database) and returns the fixture findings. Panels whose data
- * only k6, real browsers or the analyzer produce are listed in DATA_NEEDS and skipped for Prometheus.
+ * real schema (its migration applied to a fresh database) and returns the fixture findings. The Frontend panels
+ * get theirs from real page views in headless Chromium. Panels whose data only k6 or the analyzer produce are
+ * listed in DATA_NEEDS and skipped for Prometheus.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DATA_NEEDS, dashboards } from '../grafana/src/dashboards/index.ts';
 import {
@@ -19,6 +21,7 @@ import {
 import { DATASOURCE_UIDS } from '../grafana/src/datasources.ts';
 import { type DemoProcess, REPO_ROOT } from '../scripts/lib/demo.ts';
 import { withClient } from '../scripts/lib/postgres.ts';
+import { launchChromium, viewPage } from './browser.ts';
 import { drive, eventually, promQuery, startTestDemo } from './harness.ts';
 
 const all = dashboards();
@@ -52,6 +55,7 @@ describe('dashboard panels on real data', () => {
 
   describe('Prometheus panels, after demo traffic', () => {
     let demo: DemoProcess;
+    let browser: Browser;
     let running = true;
     let traffic: Promise<void> = Promise.resolve();
     const paths = [
@@ -74,12 +78,15 @@ describe('dashboard panels on real data', () => {
 
     beforeAll(async () => {
       // error-burst: 2 of 5 checkouts answer 502, so the 5xx panels have series too.
-      demo = await startTestDemo({ scenarios: ['error-burst'] });
+      [demo, browser] = await Promise.all([startTestDemo({ scenarios: ['error-burst'] }), launchChromium()]);
       await drive(40, 4, request);
+      // A click, so the page has an interaction to report (INP).
+      const view = () => viewPage(browser, `${demo.url}/`, { click: 'h2' });
+      await Promise.all([view(), view()]);
       // Recorded rates look back one minute: keep traffic flowing while the queries are checked.
       traffic = (async () => {
         while (running) {
-          await drive(12, 3, request);
+          await Promise.all([drive(12, 3, request), view()]);
           await new Promise((r) => setTimeout(r, 300));
         }
       })();
@@ -87,6 +94,7 @@ describe('dashboard panels on real data', () => {
     afterAll(async () => {
       running = false;
       await traffic;
+      await browser?.close();
       await demo?.stop();
     });
 

@@ -16,10 +16,17 @@
  *    that holds the loop. When several routes hold it (one loop finding each), each explains its own route, and
  *    the largest the rest; a saturated pool whose holders
  *    are no single route is the loop's symptom too (callbacks that return connections wait for the loop).
- * 4. What nothing explains stays, and says what its traces show (the time breakdown).
+ * 4. On a page: a heavy asset explains the page's vitals it delays (a render-blocking one its FCP, LCP and page
+ *    load; an uncompressed one its page load, and the LCP it is the resource of); a slow LCP explains the page
+ *    load (the load event waits for the LCP's resource too); a slow TTFB explains an LCP whose largest part is
+ *    the time to first byte. The app's own route that serves the asset, or the LCP's resource when that is the
+ *    largest part of the LCP, is slow because of it: the asset's or the LCP's finding absorbs it (it names the
+ *    element and the page, which the route's finding cannot).
+ * 5. What nothing explains stays, and says what its traces show (the time breakdown).
  *
  * Pure: it reads the drafts and the snapshot's traces only.
  */
+import { pageRouter } from '@hotpath/instrumentation';
 import type { Draft, PoolHolder, PoolWaiter, RouteBreakdown } from './facts.ts';
 import { formatPercent, formatSeconds, shortSql } from './findings.ts';
 import { routeHotFunction } from './sources/profiles.ts';
@@ -211,7 +218,66 @@ export function correlate(drafts: readonly Draft[], snapshot: Snapshot): Draft[]
     take(loop, symptoms);
   }
 
-  // 4. What is left says what its traces show.
+  // 4. On a page, the asset and the LCP explain the vitals they delay, and the route that serves their resource.
+  const servingRoute = (service: string, url: string | undefined) => {
+    if (url === undefined || !url.startsWith('/')) return [];
+    const served = pageRouter(
+      snapshot.routes.filter((r) => r.service === service && r.method === 'GET').map((r) => r.route),
+    )(url);
+    return routeDrafts(service, (r) => r === `GET ${served}`);
+  };
+  const vitalsOf = (service: string, page: string, which: (d: Draft<'web-vital'>) => boolean) =>
+    out.filter(
+      (d): d is Draft<'web-vital'> =>
+        d.kind === 'web-vital' &&
+        !absorbed.has(d) &&
+        d.service === service &&
+        d.facts.page === page &&
+        which(d),
+    );
+  for (const asset of out.filter((d): d is Draft<'heavy-asset'> => d.kind === 'heavy-asset')) {
+    const blocking = asset.facts.problems.includes('render-blocking');
+    const delayed = new Set(blocking ? ['fcp', 'lcp', 'page_load'] : ['page_load']);
+    const pages = new Set(asset.facts.pages);
+    take(
+      asset,
+      out.filter(
+        (d): d is Draft<'web-vital'> =>
+          d.kind === 'web-vital' &&
+          !absorbed.has(d) &&
+          d.service === asset.service &&
+          pages.has(d.facts.page) &&
+          (delayed.has(d.facts.vital) || (d.facts.vital === 'lcp' && d.facts.resource_url === asset.subject)),
+      ),
+    );
+    take(asset, servingRoute(asset.service, asset.subject));
+  }
+  for (const ttfb of out.filter(
+    (d): d is Draft<'web-vital'> => d.kind === 'web-vital' && d.facts.vital === 'ttfb',
+  )) {
+    if (absorbed.has(ttfb)) continue;
+    take(
+      ttfb,
+      vitalsOf(
+        ttfb.service,
+        ttfb.facts.page,
+        (v) => v.facts.vital === 'lcp' && v.facts.largest_phase === 'time_to_first_byte',
+      ),
+    );
+  }
+  for (const lcp of out.filter(
+    (d): d is Draft<'web-vital'> => d.kind === 'web-vital' && d.facts.vital === 'lcp',
+  )) {
+    if (absorbed.has(lcp)) continue;
+    const current = take(
+      lcp,
+      vitalsOf(lcp.service, lcp.facts.page, (v) => v.facts.vital === 'page_load'),
+    );
+    if (lcp.facts.largest_phase === 'resource_load_duration')
+      take(current, servingRoute(lcp.service, lcp.facts.resource_url));
+  }
+
+  // 5. What is left says what its traces show.
   return out
     .filter((d) => !absorbed.has(d))
     .map((d) => {

@@ -311,6 +311,40 @@ export interface FactsByKind {
     readonly instances: number;
     readonly cache: string;
   };
+  readonly 'web-vital': {
+    readonly page: string;
+    /** `lcp`, `inp`, `cls`, `fcp`, `ttfb` or `page_load`. */
+    readonly vital: string;
+    /** p75 over the window, seconds (CLS: the score; `p75` then carries it). */
+    readonly p75: number;
+    readonly limit_p75: number;
+    readonly poor_p75: number;
+    readonly views_per_s: number;
+    /** The element most of its slow reports name (LCP, INP, CLS), with that element's own p75. */
+    readonly element?: string;
+    readonly element_p75?: number;
+    readonly element_share?: number;
+    /** The LCP element's resource, as a URL template. */
+    readonly resource_url?: string;
+    /** The LCP's four parts (mean seconds) and the largest of them. */
+    readonly lcp_phases?: Readonly<Record<string, number>>;
+    readonly largest_phase?: string;
+  };
+  readonly 'heavy-asset': {
+    readonly url: string;
+    readonly initiator_type: string;
+    readonly render_blocking: string;
+    /** What is wrong with it: `render-blocking` (Sentry's rule), `uncompressed` (Sentry's rule), or both. */
+    readonly problems: readonly string[];
+    readonly encoded_bytes: number;
+    readonly decoded_bytes: number;
+    readonly fetch_s: number;
+    readonly loads_per_s: number;
+    /** The pages that load it, most loads first, and the first one's FCP p75. */
+    readonly pages: readonly string[];
+    readonly page_fcp_p75_s?: number;
+    readonly limit_bytes: number;
+  };
   readonly 'parallelizable-queries': {
     readonly route: string;
     readonly statements: readonly string[];

@@ -37,6 +37,42 @@ export interface DetectorLimits {
     readonly inpP75Seconds: number;
     readonly clsP75: number;
     readonly ttfbP75Seconds: number;
+    readonly fcpP75Seconds: number;
+    /** A page too quiet to judge: fewer views per second than a route needs (slo.yaml `min_request_rate_per_s`). */
+    readonly minViewsPerS: number;
+    /**
+     * Each vital's "poor" line (web-vitals' `LCPThresholds`, `INPThresholds`, … second values): p75 past it is
+     * critical. The page load has none: twice its objective, as the API's critical line.
+     */
+    readonly poor: {
+      readonly lcpSeconds: number;
+      readonly inpSeconds: number;
+      readonly cls: number;
+      readonly fcpSeconds: number;
+      readonly ttfbSeconds: number;
+    };
+    /**
+     * Sentry's Large Render Blocking Asset detector (`performance.issues.render_blocking_assets.*` defaults): a
+     * script or stylesheet of at least 500 000 bytes, not non-blocking, on a page whose FCP is at least 2 s,
+     * fetched for more than a third of the FCP. Sentry also skips an event whose FCP is 10 s or more, as a
+     * measurement gone wrong; Hotpath judges the p75 of many views, which one such view cannot move, so it keeps
+     * the slowest pages rather than dropping them.
+     */
+    readonly renderBlocking: {
+      readonly minBytes: number;
+      readonly fcpMinSeconds: number;
+      readonly fcpRatio: number;
+    };
+    /**
+     * Sentry's Uncompressed Asset detector (`performance.issues.uncompressed_asset.*`): a `.js`, `.css` or
+     * `.json` of at least 500 KiB whose encoded size is its decoded size, fetched for more than 300 ms, on a page
+     * where another asset did arrive compressed (so the browser asked for compression).
+     */
+    readonly uncompressed: {
+      readonly minBytes: number;
+      readonly minSeconds: number;
+      readonly extensions: readonly string[];
+    };
   };
 }
 
@@ -65,6 +101,11 @@ export function limitsFor(o: Objectives): DetectorLimits {
       inpP75Seconds: o.frontend.inp_p75_ms / 1000,
       clsP75: o.frontend.cls_p75,
       ttfbP75Seconds: o.frontend.ttfb_p75_ms / 1000,
+      fcpP75Seconds: o.frontend.fcp_p75_ms / 1000,
+      minViewsPerS: o.api.min_request_rate_per_s,
+      poor: { lcpSeconds: 4, inpSeconds: 0.5, cls: 0.25, fcpSeconds: 3, ttfbSeconds: 1.8 },
+      renderBlocking: { minBytes: 500_000, fcpMinSeconds: 2, fcpRatio: 0.33 },
+      uncompressed: { minBytes: 500 * 1024, minSeconds: 0.3, extensions: ['js', 'css', 'json'] },
     },
   });
 }

@@ -6,7 +6,7 @@
  */
 import { ATTR } from '@hotpath/instrumentation/semconv';
 import { type Draft, factValues, type HotFunction, type RouteBreakdown } from './facts.ts';
-import { formatBytes, formatNumber, formatPercent, formatSeconds } from './findings.ts';
+import { formatBytes, formatNumber, formatPercent, formatRate, formatSeconds } from './findings.ts';
 import { hotCodeAdvice } from './recommend/hot-code.ts';
 import { quote, serviceMatcher } from './traces/traceql.ts';
 import type { Finding, Recommendation, Snapshot } from './types.ts';
@@ -74,6 +74,10 @@ export function recommend(d: Draft, snapshot: Snapshot): Recommendation[] {
       return missingIndex(d);
     case 'cache-candidate':
       return cacheCandidate(d);
+    case 'web-vital':
+      return webVital(d, snapshot);
+    case 'heavy-asset':
+      return heavyAsset(d, snapshot);
   }
 }
 
@@ -562,4 +566,101 @@ function cacheCandidate(d: Draft<'cache-candidate'>): Recommendation[] {
       verify: `Its calls per second in pg_stat_statements drop to the cache's miss rate`,
     },
   ];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Frontend
+
+const VITAL_LABEL: Readonly<Record<string, string>> = {
+  lcp: 'LCP',
+  inp: 'INP',
+  cls: 'CLS',
+  fcp: 'FCP',
+  ttfb: 'TTFB',
+  page_load: 'page load',
+};
+
+function vitalValue(vital: string, value: number): string {
+  return vital === 'cls' ? formatNumber(value) : formatSeconds(value);
+}
+
+/** What to change for a page's vital, from its attribution: the element and, for the LCP, its largest part. */
+function webVital(d: Draft<'web-vital'>, snapshot: Snapshot): Recommendation[] {
+  const f = d.facts;
+  const name = VITAL_LABEL[f.vital] ?? f.vital;
+  const verify = `The p75 ${name} of ${f.page} falls under ${vitalValue(f.vital, f.limit_p75)}${using(snapshot, `pages.${f.vital}.p75`)}`;
+  const gain = `${name} p75 from ${vitalValue(f.vital, f.p75)} to under ${vitalValue(f.vital, f.limit_p75)} for ${formatRate(f.views_per_s, 'views/s')}`;
+  const element = f.element ?? 'the element';
+  if (f.vital === 'lcp') {
+    const phase = f.largest_phase;
+    const ms = (p: string) => formatSeconds(f.lcp_phases?.[p] ?? 0);
+    const resource = f.resource_url === undefined ? '' : ` (${f.resource_url})`;
+    const actions: Record<string, string> = {
+      resource_load_duration: `Make the LCP element ${element}${resource} arrive sooner: its resource takes ${ms('resource_load_duration')} to load on average, the largest part of the LCP. Serve it at the size it is shown and in a compressed format (AVIF or WebP for a photo), from a cache or CDN near the users, and look at what its server does before it answers`,
+      resource_load_delay: `Start loading the LCP element ${element}${resource} earlier: ${ms('resource_load_delay')} pass between the first byte and the request for it. Reference it in the HTML (not from script or CSS), preload it (<link rel="preload" fetchpriority="high">) and do not lazy-load it`,
+      element_render_delay: `Let the LCP element ${element} render once it has arrived: ${ms('element_render_delay')} pass between its load and its paint. Render-blocking scripts and stylesheets, or client-side rendering, hold it back`,
+      time_to_first_byte: `Send the HTML of ${f.page} sooner: ${ms('time_to_first_byte')} of the LCP pass before its first byte. The server route that renders it is where the time goes`,
+    };
+    const action =
+      (phase === undefined ? undefined : actions[phase]) ??
+      `Find what delays the LCP element ${element}${resource} on ${f.page}: Chrome DevTools' Performance panel splits an LCP into its four parts`;
+    return [
+      {
+        action,
+        ...(f.resource_url === undefined
+          ? {}
+          : {
+              artifact: `<link rel="preload" as="image" href="${f.resource_url}" fetchpriority="high">`,
+            }),
+        expectedGain: gain,
+        confidence: phase === undefined ? 'low' : 'medium',
+        verify,
+      },
+    ];
+  }
+  const actions: Record<string, string> = {
+    inp: `Make interactions with ${element} on ${f.page} paint sooner: break up the event handlers it runs (yield to the main thread between steps) and move work not needed for the next frame out of them`,
+    cls: `Reserve the space of ${element} on ${f.page} before it appears (width and height, or aspect-ratio, on media; a min-height for content that loads later), so nothing moves when it arrives`,
+    fcp: `Let ${f.page} paint sooner: the first paint waits for the HTML and every render-blocking script and stylesheet in its <head>; defer the scripts and inline only the CSS the first screen needs`,
+    ttfb: `Send the HTML of ${f.page} sooner: its first byte arrives after ${formatSeconds(f.p75)} at p75. The server route that renders it is where the time goes (its traces show where)`,
+    page_load: `Load less, and later, on ${f.page}: its load event waits for every image, script and stylesheet of the page; lazy-load what is below the fold and defer what the first screen does not need`,
+  };
+  return [
+    {
+      action: actions[f.vital] ?? `Find what delays ${name} on ${f.page}`,
+      expectedGain: gain,
+      confidence: f.element === undefined ? 'low' : 'medium',
+      verify,
+      ...(f.element === undefined && f.vital !== 'ttfb' ? { general: true } : {}),
+    },
+  ];
+}
+
+/** Defer or split a render-blocking asset, compress an uncompressed one: from its sizes and fetch time. */
+function heavyAsset(d: Draft<'heavy-asset'>, snapshot: Snapshot): Recommendation[] {
+  const f = d.facts;
+  const out: Recommendation[] = [];
+  const script = f.initiator_type === 'script' || /\.js$/.test(f.url);
+  if (f.problems.includes('render-blocking')) {
+    out.push({
+      action: script
+        ? `Load ${f.url} with defer (or async if nothing on the page waits for it), or split it so the first paint needs only its critical part: the browser fetches its ${formatBytes(f.encoded_bytes)} for ${formatSeconds(f.fetch_s)} before it paints ${f.pages.join(', ')}`
+        : `Stop ${f.url} from blocking the first paint: inline the CSS the first screen needs and load the rest with media="print" onload or rel="preload"; the browser fetches its ${formatBytes(f.encoded_bytes)} for ${formatSeconds(f.fetch_s)} before it paints ${f.pages.join(', ')}`,
+      artifact: script
+        ? `<script src="${f.url}" defer></script>`
+        : `<link rel="preload" href="${f.url}" as="style" onload="this.rel='stylesheet'">`,
+      expectedGain: `FCP${f.page_fcp_p75_s === undefined ? '' : ` (p75 ${formatSeconds(f.page_fcp_p75_s)})`} no longer waits the ${formatSeconds(f.fetch_s)} of ${f.url}`,
+      confidence: 'high',
+      verify: `Resource Timing reports ${f.url} as non-blocking and the page's FCP p75 drops${using(snapshot, 'pages.fcp.p75')}`,
+    });
+  }
+  if (f.problems.includes('uncompressed')) {
+    out.push({
+      action: `Serve ${f.url} compressed (Content-Encoding: br or gzip, from the server or the CDN in front of it): browsers receive its ${formatBytes(f.decoded_bytes)} as ${formatBytes(f.encoded_bytes)}, as large as it is`,
+      expectedGain: `Fewer bytes for ${formatRate(f.loads_per_s, 'loads/s')} and a shorter fetch than its ${formatSeconds(f.fetch_s)}`,
+      confidence: 'high',
+      verify: `Its encoded size falls below its decoded size${using(snapshot, 'assets.encoded')}`,
+    });
+  }
+  return out;
 }

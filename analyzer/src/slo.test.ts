@@ -20,7 +20,7 @@ describe('SLO file', () => {
 defaults:
   api: { latency_p95_ms: 200, error_rate_percent: 1, min_request_rate_per_s: 0.1 }
   database: { query_p95_ms: 100 }
-  frontend: { page_load_p75_ms: 3000, lcp_p75_ms: 2500, inp_p75_ms: 200, cls_p75: 0.1, ttfb_p75_ms: 800 }
+  frontend: { page_load_p75_ms: 3000, lcp_p75_ms: 2500, inp_p75_ms: 200, cls_p75: 0.1, ttfb_p75_ms: 800, fcp_p75_ms: 1800 }
   runtime: { event_loop_p99_ms: 100, event_loop_utilization: 0.95, heap_growth_mb_per_hour: 100, cpu_utilization_percent: 90, gc_ms_per_s: 100 }
 error_budget:
   burn_rates: [{ severity: critical, long_window: 1h, short_window: 5m, factor: 14.4 }]

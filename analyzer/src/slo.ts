@@ -32,6 +32,7 @@ const frontend = z.strictObject({
   inp_p75_ms: positive,
   cls_p75: positive,
   ttfb_p75_ms: positive,
+  fcp_p75_ms: positive,
 });
 const runtime = z.strictObject({
   event_loop_p99_ms: positive,

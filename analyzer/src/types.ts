@@ -89,7 +89,9 @@ export type FindingKind =
   | 'n-plus-one'
   | 'parallelizable-queries'
   | 'missing-index'
-  | 'cache-candidate';
+  | 'cache-candidate'
+  | 'web-vital'
+  | 'heavy-asset';
 
 /** Where a detector's input comes from; a cycle that did not read a source says nothing about its findings. */
 export type Source = 'prometheus' | 'statements' | 'traces';
@@ -210,6 +212,53 @@ export interface Snapshot {
   readonly traces?: TraceData;
   /** Wall profiles, when a profile source was given and answered. */
   readonly profiles?: ProfileData;
+  /** Pages as real browsers saw them (`browser.*` metrics of `@hotpath/instrumentation`), when any reported. */
+  readonly pages?: readonly PageStats[];
+  /** The assets those pages loaded, by URL template. */
+  readonly assets?: readonly AssetStats[];
   /** The exact queries used to fill the snapshot, by signal, for evidence. */
   readonly queries: Readonly<Record<string, EvidenceQuery>>;
+}
+
+/** The vitals Hotpath judges a page by: the five Web Vitals and the page load. */
+export type Vital = 'lcp' | 'inp' | 'cls' | 'fcp' | 'ttfb' | 'page_load';
+
+/** One element a vital is attributed to on a page: the LCP element (and its resource), an INP target. */
+export interface VitalElement {
+  readonly element: string;
+  /** The LCP element's resource, as a URL template (`none` for text). */
+  readonly url?: string;
+  readonly ratePerS: number;
+  readonly p75: number | null;
+}
+
+/** One page route of one service over the window, from real browsers. */
+export interface PageStats {
+  readonly service: string;
+  /** The app's route template of the page (`/products/:id`), or `other`. */
+  readonly page: string;
+  /** Page views per second (TTFB reports, one per view). */
+  readonly viewsPerS: number;
+  /** p75 of each vital, in seconds (CLS: the score); null where no browser reported it. */
+  readonly p75: Readonly<Record<Vital, number | null>>;
+  /** Reports per second of each vital. */
+  readonly ratePerS: Readonly<Record<Vital, number>>;
+  /** The elements each attributed vital (LCP, INP, CLS) was reported for, most reports first. */
+  readonly elements: Readonly<Partial<Record<'lcp' | 'inp' | 'cls', readonly VitalElement[]>>>;
+  /** Mean seconds of each of the LCP's four parts (web.dev: ttfb, load delay, load duration, render delay). */
+  readonly lcpPhases: Readonly<Record<string, number>>;
+}
+
+/** One asset (by URL template) loaded by one page, over full loads (not from the cache). */
+export interface AssetStats {
+  readonly service: string;
+  readonly page: string;
+  readonly url: string;
+  readonly initiatorType: string;
+  /** `blocking`, `non-blocking` or `unknown`. */
+  readonly renderBlocking: string;
+  readonly loadsPerS: number;
+  readonly encodedBytes: number | null;
+  readonly decodedBytes: number | null;
+  readonly durationSeconds: number | null;
 }

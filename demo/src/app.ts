@@ -5,10 +5,11 @@
 import { pbkdf2, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { browserCollector, traceparentMeta } from '@hotpath/instrumentation';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type pg from 'pg';
 import { z } from 'zod';
-import { ASSETS, isAssetName, renderPage, SLOW_LCP_DELAY_MS } from './page.ts';
+import { ASSETS, isAssetName, RUM_PATH, renderPage, SLOW_LCP_DELAY_MS } from './page.ts';
 import { isScenarioName, SCENARIO_NAMES, type Scenarios } from './scenarios.ts';
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -95,6 +96,8 @@ const STATS_QUERIES = [
 export function createApp({ pool, scenarios }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Before the JSON parser: the collector reads (and bounds) the body itself.
+  app.post(RUM_PATH, browserCollector({ routes: ['/'] }));
   app.use(express.json({ limit: '16kb' }));
 
   const on = (name: Parameters<Scenarios['isOn']>[0]) => scenarios.isOn(name);
@@ -142,7 +145,7 @@ export function createApp({ pool, scenarios }: AppDeps): express.Express {
     res
       .type('html')
       .set('Cache-Control', 'no-store')
-      .send(renderPage({ heavyAsset: on('heavy-asset') }));
+      .send(renderPage({ heavyAsset: on('heavy-asset'), traceparent: traceparentMeta() }));
   });
   app.get('/assets/:name', async (req, res) => {
     const name = req.params.name;

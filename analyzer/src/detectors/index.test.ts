@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FindingKind } from '../types.ts';
 import { DETECTORS, detectAll, needsOf } from './index.ts';
-import { finished, LIMITS, pool, route, runtime, snapshot, statement } from './testdata.ts';
+import { finished, LIMITS, pool, route, runtime, SERVICE, snapshot, statement } from './testdata.ts';
 
 const ALL_KINDS: readonly FindingKind[] = [
   'slow-endpoint',
@@ -15,6 +15,8 @@ const ALL_KINDS: readonly FindingKind[] = [
   'pool-saturation',
   'n-plus-one',
   'parallelizable-queries',
+  'web-vital',
+  'heavy-asset',
 ];
 
 describe('detectAll', () => {
@@ -51,6 +53,41 @@ describe('detectAll', () => {
       runtime: [runtime({ heapGrowthBytesPerHour: 150e6, cpuCores: 0.95, gcSecondsPerSecond: 0.15 })],
       pools: [pool({ pendingAvg: 0.8 })],
       statements: [statement({ meanMs: 130 })],
+      pages: [
+        {
+          service: SERVICE,
+          page: '/',
+          viewsPerS: 1,
+          p75: { lcp: 3.1, inp: 0.1, cls: 0.01, fcp: 1, ttfb: 0.2, page_load: 2 },
+          ratePerS: { lcp: 1, inp: 1, cls: 1, fcp: 1, ttfb: 1, page_load: 1 },
+          elements: {},
+          lcpPhases: {},
+        },
+      ],
+      assets: [
+        {
+          service: SERVICE,
+          page: '/',
+          url: '/bundle.js',
+          initiatorType: 'script',
+          renderBlocking: 'non-blocking',
+          loadsPerS: 1,
+          encodedBytes: 900_000,
+          decodedBytes: 900_000,
+          durationSeconds: 1.2,
+        },
+        {
+          service: SERVICE,
+          page: '/',
+          url: '/app.js',
+          initiatorType: 'script',
+          renderBlocking: 'non-blocking',
+          loadsPerS: 1,
+          encodedBytes: 9_000,
+          decodedBytes: 30_000,
+          durationSeconds: 0.05,
+        },
+      ],
     });
 
     const findings = finished(detectAll(s, LIMITS), s);

@@ -9,6 +9,7 @@ import type { FindingKind, Snapshot, Source } from '../types.ts';
 import { detect as cpuGc } from './cpu-gc.ts';
 import { detect as errorRate } from './error-rate.ts';
 import { detect as eventLoopLag } from './event-loop-lag.ts';
+import { detect as frontend } from './frontend.ts';
 import { detect as latencyRegression } from './latency-regression.ts';
 import { detect as memoryLeak } from './memory-leak.ts';
 import { detect as nPlusOne } from './n-plus-one.ts';
@@ -44,6 +45,7 @@ export const DETECTORS: readonly Detector[] = Object.freeze([
   { name: 'slow-statement', kinds: ['slow-statement'], needs: ['statements'], detect: slowStatement },
   { name: 'pool-saturation', kinds: ['pool-saturation'], needs: ['prometheus'], detect: poolSaturation },
   { name: 'n-plus-one', kinds: ['n-plus-one'], needs: ['traces'], detect: nPlusOne },
+  { name: 'frontend', kinds: ['web-vital', 'heavy-asset'], needs: ['prometheus'], detect: frontend },
   {
     name: 'parallelizable-queries',
     kinds: ['parallelizable-queries'],
@@ -80,12 +82,20 @@ export function forService(snapshot: Snapshot, service: string): Snapshot {
     runtime: snapshot.runtime.filter((r) => r.service === service),
     pools: snapshot.pools.filter((p) => p.service === service),
     statements: snapshot.statements.filter((s) => s.service === service),
+    pages: (snapshot.pages ?? []).filter((p) => p.service === service),
+    assets: (snapshot.assets ?? []).filter((a) => a.service === service),
   };
 }
 
 export function services(snapshot: Snapshot): string[] {
   const all = new Set<string>();
-  for (const list of [snapshot.routes, snapshot.runtime, snapshot.pools, snapshot.statements]) {
+  for (const list of [
+    snapshot.routes,
+    snapshot.runtime,
+    snapshot.pools,
+    snapshot.statements,
+    snapshot.pages ?? [],
+  ]) {
     for (const item of list) all.add(item.service);
   }
   return [...all].sort();

@@ -11,6 +11,7 @@ import type {
   Snapshot,
   StatementStats,
 } from '../types.ts';
+import { frontendQueries, frontendStats } from './frontend.ts';
 import { collections, heapTrend } from './heap-trend.ts';
 import type { PrometheusClient, PrometheusSample } from './prometheus.ts';
 import { readStatements, STATEMENTS_QUERY, type StatementSample, statementStats } from './statements.ts';
@@ -94,6 +95,7 @@ export function snapshotQueries(window: string, windowSeconds: number): Record<s
       `max by (${POOL}) (max_over_time(${prometheusName(METRICS.dbClientConnectionCount)}{db_client_connection_state="used"}[${w}]))`,
     ),
     'pools.max': promql(`max by (${POOL}) (${prometheusName(METRICS.dbClientConnectionMax)})`),
+    ...frontendQueries(w),
   };
 }
 
@@ -246,7 +248,19 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
     queries.statements = { language: 'sql', text: STATEMENTS_QUERY };
   }
 
-  return { at, window: options.window, windowSeconds, routes, runtime, pools, statements, queries };
+  const { pages, assets } = frontendStats(get);
+  return {
+    at,
+    window: options.window,
+    windowSeconds,
+    routes,
+    runtime,
+    pools,
+    statements,
+    pages,
+    assets,
+    queries,
+  };
 }
 
 /**

@@ -56,15 +56,6 @@ const panelsNeeding = (uid: string, need: DataNeed, titles: readonly string[]) =
 export const DATA_NEEDS: Record<string, DataNeed> = Object.fromEntries([
   ...panelsNeeding(OVERVIEW_UID, 'analyzer', ['Open findings']),
   ...panelsNeeding(DATABASE_UID, 'analyzer', ['Top statements from the analyzer']),
-  ...panelsNeeding(FRONTEND_UID, 'browser', [
-    'Page load p75 by page',
-    'TTFB p75 by page',
-    'Page views per second',
-    'LCP p75 by page',
-    'INP p75 by page',
-    'CLS p75 by page',
-    'FCP p75 by page',
-  ]),
   ...panelsNeeding(FRONTEND_UID, 'analyzer', ['Heavy assets and slow pages (analyzer)']),
   ...panelsNeeding(LOAD_TESTS_UID, 'k6', [
     'Virtual users',
