@@ -293,50 +293,56 @@ describe('root causes under mixed traffic with several faults on', () => {
     expect(s.recall).toBeGreaterThanOrEqual(MIN_RECALL);
   }, 240_000);
 
-  it('healthy demo, 3 minutes of mixed traffic over every route: no finding', async () => {
-    const name = uniqueService('healthy-demo');
-    const databaseUrl = await shopDatabase('healthy');
-    const analyzer = await analyzerFor(databaseUrl, name);
-    // Profiled as the faulty runs are: the profiler's own cost must not make a finding either.
-    const demo = await startTestDemo({
-      databaseUrl,
-      service: name,
-      otlpEndpoint: analyzer.otlpUrl,
-      profilesEndpoint: analyzer.otlpUrl,
-    });
-    try {
-      await scraped(demo.service);
-      await startTraffic({ url: demo.url, rate: 15, connections: 6, duration: 180 }).done;
-      await analyzer.analyze('3m');
-      const findings = await analyzer.findings(demo.service);
-      report('demo', [], score(findings, []), findings);
-      expect(findings.map((f) => `${f.kind} ${f.subject}: ${f.title}`)).toEqual([]);
-    } finally {
-      await demo.stop();
-    }
-  }, 300_000);
-
-  it('healthy bookshop, 3 minutes of mixed traffic over every route: no finding', async () => {
-    const name = uniqueService('healthy-bookshop');
-    const databaseUrl = await bookshopDatabase();
-    const analyzer = await analyzerFor(databaseUrl, name);
-    const shop = await startBookshop({
-      databaseUrl,
-      service: name,
-      otlpEndpoint: analyzer.otlpUrl,
-      profilesEndpoint: analyzer.otlpUrl,
-      scrapeTargetsDir: inject('prometheusTargetsDir'),
-    });
-    try {
-      await scraped(shop.service);
-      const traffic = await driveBookshop(shop.url, { durationMs: 180_000, connections: 6, rate: 15 });
-      expect(traffic.errors).toBe(0);
-      await analyzer.analyze('3m');
-      const findings = await analyzer.findings(shop.service);
-      report('bookshop', [], score(findings, []), findings);
-      expect(findings.map((f) => `${f.kind} ${f.subject}: ${f.title}`)).toEqual([]);
-    } finally {
-      await shop.stop();
-    }
-  }, 300_000);
+  // Both healthy apps at once, each with its own analyzer and the traffic of one: 3 minutes for the two.
+  it('healthy demo and healthy bookshop, side by side, 3 minutes of mixed traffic over every route: no finding', async () => {
+    const healthyDemo = async () => {
+      const name = uniqueService('healthy-demo');
+      const databaseUrl = await shopDatabase('healthy');
+      const analyzer = await analyzerFor(databaseUrl, name);
+      // Profiled as the faulty runs are: the profiler's own cost must not make a finding either.
+      const demo = await startTestDemo({
+        databaseUrl,
+        service: name,
+        otlpEndpoint: analyzer.otlpUrl,
+        profilesEndpoint: analyzer.otlpUrl,
+      });
+      try {
+        await scraped(demo.service);
+        await startTraffic({ url: demo.url, rate: 15, connections: 6, duration: 180 }).done;
+        await analyzer.analyze('3m');
+        const findings = await analyzer.findings(demo.service);
+        report('demo', [], score(findings, []), findings);
+        return findings;
+      } finally {
+        await demo.stop();
+      }
+    };
+    const healthyBookshop = async () => {
+      const name = uniqueService('healthy-bookshop');
+      const databaseUrl = await bookshopDatabase();
+      const analyzer = await analyzerFor(databaseUrl, name);
+      const shop = await startBookshop({
+        databaseUrl,
+        service: name,
+        otlpEndpoint: analyzer.otlpUrl,
+        profilesEndpoint: analyzer.otlpUrl,
+        scrapeTargetsDir: inject('prometheusTargetsDir'),
+      });
+      try {
+        await scraped(shop.service);
+        const traffic = await driveBookshop(shop.url, { durationMs: 180_000, connections: 6, rate: 15 });
+        expect(traffic.errors).toBe(0);
+        await analyzer.analyze('3m');
+        const findings = await analyzer.findings(shop.service);
+        report('bookshop', [], score(findings, []), findings);
+        return findings;
+      } finally {
+        await shop.stop();
+      }
+    };
+    const [demo, bookshop] = await Promise.all([healthyDemo(), healthyBookshop()]);
+    const listed = (findings: readonly ApiFinding[]) =>
+      findings.map((f) => `${f.kind} ${f.subject}: ${f.title}`);
+    expect({ demo: listed(demo), bookshop: listed(bookshop) }).toEqual({ demo: [], bookshop: [] });
+  }, 360_000);
 });

@@ -273,8 +273,16 @@ export function correlate(drafts: readonly Draft[], snapshot: Snapshot): Draft[]
       lcp,
       vitalsOf(lcp.service, lcp.facts.page, (v) => v.facts.vital === 'page_load'),
     );
-    if (lcp.facts.largest_phase === 'resource_load_duration')
-      take(current, servingRoute(lcp.service, lcp.facts.resource_url));
+    if (lcp.facts.largest_phase !== 'resource_load_duration') continue;
+    const [route] = servingRoute(lcp.service, lcp.facts.resource_url).filter(isRouteDraft);
+    if (route === undefined) continue;
+    const served = take(current, [route]);
+    // The app's own route serves the LCP's resource: what its traces and p95 show is where the load time goes.
+    const withRoute: Draft<'web-vital'> = {
+      ...served,
+      facts: { ...served.facts, served_by: route.subject, served_p95_s: route.facts.p95_s },
+    };
+    out = out.map((d) => (d === served ? withRoute : d));
   }
 
   // 5. What is left says what its traces show.

@@ -329,6 +329,9 @@ export interface FactsByKind {
     /** The LCP's four parts (mean seconds) and the largest of them. */
     readonly lcp_phases?: Readonly<Record<string, number>>;
     readonly largest_phase?: string;
+    /** The app's own route that serves the LCP's resource, when it is slow too (correlate), and its p95. */
+    readonly served_by?: string;
+    readonly served_p95_s?: number;
   };
   readonly 'heavy-asset': {
     readonly url: string;

@@ -596,7 +596,10 @@ function webVital(d: Draft<'web-vital'>, snapshot: Snapshot): Recommendation[] {
     const ms = (p: string) => formatSeconds(f.lcp_phases?.[p] ?? 0);
     const resource = f.resource_url === undefined ? '' : ` (${f.resource_url})`;
     const actions: Record<string, string> = {
-      resource_load_duration: `Make the LCP element ${element}${resource} arrive sooner: its resource takes ${ms('resource_load_duration')} to load on average, the largest part of the LCP. Serve it at the size it is shown and in a compressed format (AVIF or WebP for a photo), from a cache or CDN near the users, and look at what its server does before it answers`,
+      resource_load_duration:
+        f.served_by !== undefined && f.served_p95_s !== undefined
+          ? `Make ${f.served_by} answer sooner: it serves the LCP element ${element}${resource}, whose load takes ${ms('resource_load_duration')} on average, the largest part of the LCP, and its own p95 is ${formatSeconds(f.served_p95_s)}. Its traces show where that time goes; then preload the image so the browser asks for it first`
+          : `Make the LCP element ${element}${resource} arrive sooner: its resource takes ${ms('resource_load_duration')} to load on average, the largest part of the LCP. Serve it at the size it is shown and in a compressed format (AVIF or WebP for a photo), from a cache or CDN near the users`,
       resource_load_delay: `Start loading the LCP element ${element}${resource} earlier: ${ms('resource_load_delay')} pass between the first byte and the request for it. Reference it in the HTML (not from script or CSS), preload it (<link rel="preload" fetchpriority="high">) and do not lazy-load it`,
       element_render_delay: `Let the LCP element ${element} render once it has arrived: ${ms('element_render_delay')} pass between its load and its paint. Render-blocking scripts and stylesheets, or client-side rendering, hold it back`,
       time_to_first_byte: `Send the HTML of ${f.page} sooner: ${ms('time_to_first_byte')} of the LCP pass before its first byte. The server route that renders it is where the time goes`,
