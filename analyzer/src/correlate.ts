@@ -16,7 +16,10 @@
  *    that holds the loop. When several routes hold it (one loop finding each), each explains its own route, and
  *    the largest the rest; a saturated pool whose holders
  *    are no single route is the loop's symptom too (callbacks that return connections wait for the loop).
- * 4. On a page: a heavy asset explains the page's vitals it delays (a render-blocking one its FCP, LCP and page
+ * 4. On a page: the backend route that renders it (its page-load spans' parent) explains a slow TTFB, and the
+ *    FCP, LCP and page load that the TTFB alone puts over their objectives; whatever explains that route (an
+ *    N+1, a slow statement, the route's own finding) absorbs them, so the page is evidence of the backend cause.
+ *    A heavy asset explains the page's vitals it delays (a render-blocking one its FCP, LCP and page
  *    load; an uncompressed one its page load, and the LCP it is the resource of); a slow LCP explains the page
  *    load (the load event waits for the LCP's resource too); a slow TTFB explains an LCP whose largest part is
  *    the time to first byte. The app's own route that serves the asset, or the LCP's resource when that is the
@@ -31,6 +34,7 @@ import type { Draft, PoolHolder, PoolWaiter, RouteBreakdown } from './facts.ts';
 import { formatPercent, formatSeconds, shortSql } from './findings.ts';
 import { routeHotFunction } from './sources/profiles.ts';
 import { routeBreakdowns } from './traces/breakdown.ts';
+import { documentRoutes } from './traces/pages.ts';
 import { requestRate, round, routeRateKey } from './traces/requests.ts';
 import type { Snapshot, Symptom } from './types.ts';
 
@@ -218,7 +222,37 @@ export function correlate(drafts: readonly Draft[], snapshot: Snapshot): Draft[]
     take(loop, symptoms);
   }
 
-  // 4. On a page, the asset and the LCP explain the vitals they delay, and the route that serves their resource.
+  // 4. On a page: the route that renders it explains its TTFB; the asset and the LCP explain the vitals they
+  // delay, and the route that serves their resource.
+  const documents = documentRoutes(snapshot);
+  /** The finding that reports a route, or the cause that absorbed it. */
+  const reporting = (service: string, subject: string): Draft | undefined =>
+    out.find((d) => !absorbed.has(d) && isRouteDraft(d) && d.service === service && d.subject === subject) ??
+    out.find(
+      (d) =>
+        !absorbed.has(d) &&
+        d.service === service &&
+        (d.evidence.symptoms ?? []).some((x) => ROUTE_KINDS.has(x.kind) && x.subject === subject),
+    );
+  for (const ttfb of out.filter(
+    (d): d is Draft<'web-vital'> => d.kind === 'web-vital' && d.facts.vital === 'ttfb',
+  )) {
+    if (absorbed.has(ttfb)) continue;
+    const route = documents.get(`${ttfb.service}\0${ttfb.facts.page}`);
+    const cause = route === undefined ? undefined : reporting(ttfb.service, route);
+    if (cause === undefined) continue;
+    const explained = out.filter(
+      (d): d is Draft<'web-vital'> =>
+        d.kind === 'web-vital' &&
+        d !== ttfb &&
+        !absorbed.has(d) &&
+        d.service === ttfb.service &&
+        d.facts.page === ttfb.facts.page &&
+        ['fcp', 'lcp', 'page_load'].includes(d.facts.vital) &&
+        d.facts.p75 - ttfb.facts.p75 <= d.facts.limit_p75,
+    );
+    take(cause, [ttfb, ...explained]);
+  }
   const servingRoute = (service: string, url: string | undefined) => {
     if (url === undefined || !url.startsWith('/')) return [];
     const served = pageRouter(

@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../scripts/lib/process.ts';
 import { addScrapeTarget } from '../../scripts/lib/prometheus.ts';
@@ -356,5 +357,63 @@ describe('browser collection endpoint', () => {
       `sum(${prometheusSeries(METRICS.browserResourceDuration, 'sum')}{job="${service}", url_template="/assets/vendor.*.js"})`,
     );
     expect(fetched?.value).toBeCloseTo(0.9);
+  });
+
+  it('records each page load that names its trace as a span under the server span that rendered the document', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    const handler = browserCollector({
+      routes: ROUTES,
+      meter: provider.getMeter('spans'),
+      tracer: tracing.getTracer('test'),
+    });
+    const own = createServer(handler);
+    await new Promise<void>((r) => own.listen(0, '127.0.0.1', r));
+    try {
+      const traceId = '0af7651916cd43dd8448eb211c80319c';
+      const serverSpan = 'b7ad6b7169203331';
+      const start = new Date(Date.now() - 10_000);
+      const navigation = (extra: object) => ({
+        name: 'faro.performance.navigation',
+        attributes: { totalNavigationTime: '4100', ttfb: '120' },
+        timestamp: start.toISOString(),
+        ...extra,
+      });
+      const body = JSON.stringify({
+        meta: { page: { url: 'https://shop.example/products/3' } },
+        events: [
+          navigation({ trace: { trace_id: traceId, span_id: serverSpan } }),
+          navigation({}), // no trace: no span
+          navigation({
+            trace: { trace_id: traceId, span_id: serverSpan },
+            timestamp: '1999-01-01T00:00:00Z',
+          }),
+        ],
+      });
+      const response = await fetch(`http://127.0.0.1:${(own.address() as AddressInfo).port}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      expect(response.status).toBe(202);
+      await tracing.forceFlush();
+      const spans = exporter.getFinishedSpans();
+      expect(spans).toHaveLength(2);
+      for (const span of spans) {
+        expect(span.name).toBe('browser.page_load');
+        expect(span.spanContext().traceId).toBe(traceId);
+        expect(span.parentSpanContext?.spanId).toBe(serverSpan);
+        expect(span.attributes).toEqual({ 'page.route': '/products/:id', 'browser.page.ttfb': 0.12 });
+        const ms = (t: [number, number]) => t[0] * 1000 + t[1] / 1e6;
+        expect(ms(span.endTime) - ms(span.startTime)).toBeCloseTo(4100, 0);
+      }
+      // The browser's clock places the first; the second's is 27 years off, so it ends when it arrived.
+      const ms = (t: [number, number]) => t[0] * 1000 + t[1] / 1e6;
+      expect(ms(spans[0]?.startTime ?? [0, 0])).toBeCloseTo(start.getTime(), -1);
+      expect(Math.abs(ms(spans[1]?.endTime ?? [0, 0]) - Date.now())).toBeLessThan(5_000);
+    } finally {
+      own.close();
+      await tracing.shutdown();
+    }
   });
 });

@@ -25,10 +25,21 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createGunzip } from 'node:zlib';
-import { type Attributes, type Counter, type Histogram, type Meter, metrics } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Counter,
+  type Histogram,
+  type Meter,
+  metrics,
+  ROOT_CONTEXT,
+  SpanKind,
+  TraceFlags,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import { match } from 'path-to-regexp';
 import { z } from 'zod';
-import { ATTR, METRICS, type MetricSpec } from './semconv.ts';
+import { ATTR, METRICS, type MetricSpec, SPAN_NAMES } from './semconv.ts';
 
 /** Faro's fetch transport sends a body over 60 000 bytes without keepalive: batches are meant to be smaller. */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
@@ -52,6 +63,8 @@ export interface BrowserCollectorOptions {
   readonly clientKey?: (req: IncomingMessage) => string;
   /** Default: the global meter provider's `@hotpath/instrumentation` meter. */
   readonly meter?: Meter;
+  /** Where page-load spans go; default: the global tracer provider's `@hotpath/instrumentation` tracer. */
+  readonly tracer?: Tracer;
   /** Clock for the rate limit (tests). */
   readonly now?: () => number;
 }
@@ -123,10 +136,16 @@ const faroNumber = (max: number) =>
   ]);
 const performanceEvent = z.object({
   name: z.enum([NAVIGATION_EVENT, RESOURCE_EVENT]),
+  timestamp: z.string().max(64).optional(),
+  // W3C ids: the document's trace and the server span that rendered it (`<meta name="traceparent">`).
+  trace: z
+    .object({ trace_id: z.string().regex(/^[0-9a-f]{32}$/), span_id: z.string().regex(/^[0-9a-f]{16}$/) })
+    .optional(),
   attributes: z
     .object({
       name: z.string().max(4096).optional(),
       totalNavigationTime: faroNumber(MAX_MS).optional(),
+      ttfb: faroNumber(MAX_MS).optional(),
       fetchTime: faroNumber(MAX_MS).optional(),
       encodedBodySize: faroNumber(MAX_BYTES).optional(),
       decodedBodySize: faroNumber(MAX_BYTES).optional(),
@@ -201,6 +220,8 @@ export function browserCollector(
   const clientKey = options.clientKey ?? ((req) => req.socket.remoteAddress ?? '');
 
   const bounded = boundedLabels();
+  const tracer = options.tracer ?? trace.getTracer('@hotpath/instrumentation');
+  const clock = Date.now;
 
   const record = (body: BrowserPayload): number => {
     const pageUrl = body.meta?.page?.url;
@@ -250,8 +271,10 @@ export function browserCollector(
       if (parsed.data.name === NAVIGATION_EVENT) {
         const duration = a.totalNavigationTime;
         // 0 until the load event has ended: a page left before it has no load time.
-        if (typeof duration === 'number' && duration > 0)
+        if (typeof duration === 'number' && duration > 0) {
           observe(METRICS.browserPageLoadDuration, duration / 1000, page);
+          pageLoadSpan(tracer, parsed.data, duration, route, clock());
+        }
         continue;
       }
       const resource = resourceAttributes(parsed.data, pageUrl);
@@ -370,6 +393,49 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
       resolve(Buffer.concat(chunks).toString('utf8'));
     });
   });
+}
+
+/** Navigation starts further back than this are a wrong clock: the span is placed to end now instead. */
+const MAX_CLOCK_SKEW_MS = 10 * 60_000;
+
+/**
+ * The page load as a span in the document's trace, under the server span that rendered it: so a page and the
+ * backend route that served it are one trace (and its API calls too, which carry the same parent). Only for a
+ * navigation that names its trace; the browser's clock places the span unless it is off by more than 10 minutes.
+ */
+function pageLoadSpan(
+  tracer: Tracer,
+  e: PerformanceEvent,
+  durationMs: number,
+  route: string,
+  now: number,
+): void {
+  if (e.trace === undefined) return;
+  const reported = e.timestamp === undefined ? Number.NaN : Date.parse(e.timestamp);
+  const start =
+    Number.isFinite(reported) && Math.abs(now - (reported + durationMs)) <= MAX_CLOCK_SKEW_MS
+      ? reported
+      : now - durationMs;
+  const parent = trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: e.trace.trace_id,
+    spanId: e.trace.span_id,
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true,
+  });
+  const ttfb = e.attributes.ttfb;
+  const span = tracer.startSpan(
+    SPAN_NAMES.pageLoad,
+    {
+      kind: SpanKind.INTERNAL,
+      startTime: start,
+      attributes: {
+        [ATTR.pageRoute]: route,
+        ...(typeof ttfb === 'number' ? { [ATTR.pageTtfb]: ttfb / 1000 } : {}),
+      },
+    },
+    parent,
+  );
+  span.end(start + durationMs);
 }
 
 /**

@@ -60,6 +60,8 @@ export const ATTR = {
   resourceInitiatorType: 'browser.resource.initiator_type',
   /** Resource Timing's `renderBlockingStatus`: `blocking`, `non-blocking`, or `unknown` where the browser has none. */
   resourceRenderBlocking: 'browser.resource.render_blocking',
+  /** On a `browser.page_load` span: the page's time to first byte, in seconds. */
+  pageTtfb: 'browser.page.ttfb',
   rejectReason: 'hotpath.reject.reason',
   findingLayer: 'hotpath.finding.layer',
   findingKind: 'hotpath.finding.kind',
@@ -76,6 +78,8 @@ export const ATTR = {
  */
 export const SPAN_NAMES = {
   connectionWait: 'db.client.connection.wait',
+  /** A page load as a browser reported it, recorded by the collection endpoint in the document's trace. */
+  pageLoad: 'browser.page_load',
 } as const;
 
 /** Older attribute names that real traces still carry (semantic conventions before their stable release). */

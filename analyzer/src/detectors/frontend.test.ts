@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { correlate } from '../correlate.ts';
 import { findingId } from '../findings.ts';
-import type { AssetStats, PageStats, Vital } from '../types.ts';
+import { buildSpanTree } from '../traces/model.ts';
+import { server, snapshotOf, span, trace } from '../traces/testdata.ts';
+import type { AssetStats, PageStats, TraceData, Vital } from '../types.ts';
 import { detect } from './frontend.ts';
-import { finished, LIMITS, SERVICE, snapshot } from './testdata.ts';
+import { detectAll } from './index.ts';
+import { finished, LIMITS, route, SERVICE, snapshot } from './testdata.ts';
 
 const healthy: Record<Vital, number> = {
   lcp: 1.2,
@@ -168,5 +171,67 @@ describe('frontend detector', () => {
     expect(rest).toEqual([]);
     expect(f?.subject).toBe('/products/:id LCP');
     expect(f?.evidence.symptoms?.map((x) => x.subject)).toEqual(['/products/:id page load']);
+  });
+
+  it('lets the backend route that renders a page explain its slow TTFB and the vitals the TTFB alone delays', async () => {
+    // The document's server span, the page load the browser reported under it, and an API call of the page.
+    const document = server({ id: 1, route: '/products/:id', startMs: 0, durationMs: 1100 });
+    const pageLoad = span({
+      id: 2,
+      parent: 1,
+      name: 'browser.page_load',
+      startMs: -50,
+      durationMs: 3400,
+      attributes: { 'page.route': '/products/:id' },
+    });
+    const api = server({ id: 3, parent: 1, route: '/api/reviews', startMs: 1900, durationMs: 20 });
+    const t = trace(document, pageLoad, api);
+    // The page load is no work of the request: the tree keeps it apart.
+    expect(buildSpanTree(t.spans).parent(pageLoad)).toBeUndefined();
+    const s = {
+      ...snapshot({
+        routes: [route({ route: '/products/:id', p95Seconds: 1.1, requestRate: 2 })],
+        pages: [page({ p75: { ttfb: 1.1, fcp: 2.2, lcp: 3, page_load: 3.4, inp: 0.4 } })],
+      }),
+      traces: (await snapshotOf([t])).traces as TraceData,
+    };
+    const out = finished(correlate(detectAll(s, LIMITS), s), s);
+    // The INP is no TTFB's doing: it stays a finding of its own.
+    expect(out.map((f) => `${f.kind} ${f.subject}`).sort()).toEqual([
+      'slow-endpoint GET /products/:id',
+      'web-vital /products/:id INP',
+    ]);
+    const cause = out.find((f) => f.kind === 'slow-endpoint');
+    expect(cause?.evidence.symptoms?.map((x) => x.subject).sort()).toEqual([
+      '/products/:id FCP',
+      '/products/:id LCP',
+      '/products/:id TTFB',
+      '/products/:id page load',
+    ]);
+  });
+
+  it('keeps a vital the TTFB does not explain apart from the route', async () => {
+    const document = server({ id: 1, route: '/products/:id', startMs: 0, durationMs: 1100 });
+    const pageLoad = span({
+      id: 2,
+      parent: 1,
+      name: 'browser.page_load',
+      startMs: -50,
+      durationMs: 9000,
+      attributes: { 'page.route': '/products/:id' },
+    });
+    const s = {
+      ...snapshot({
+        routes: [route({ route: '/products/:id', p95Seconds: 1.1, requestRate: 2 })],
+        pages: [page({ p75: { ttfb: 1.1, lcp: 6 } })],
+      }),
+      traces: (await snapshotOf([trace(document, pageLoad)])).traces as TraceData,
+    };
+    const out = finished(correlate(detectAll(s, LIMITS), s), s);
+    // 6 s − 1.1 s is still over 2.5 s: the LCP has a cause of its own.
+    expect(out.map((f) => `${f.kind} ${f.subject}`).sort()).toEqual([
+      'slow-endpoint GET /products/:id',
+      'web-vital /products/:id LCP',
+    ]);
   });
 });

@@ -94,6 +94,15 @@ export function foreign(span: Span, parent: Span): boolean {
   );
 }
 
+/**
+ * A page load a browser reported (`browser.page_load`, recorded under the server span that rendered the page): it
+ * links the page to its route, but it is no work of the request (it starts before the request and ends seconds
+ * after it), so the tree keeps it apart, as a root. `pageLoads` finds it by its parent id.
+ */
+export function isPageLoad(span: Span): boolean {
+  return span.name === SPAN_NAMES.pageLoad;
+}
+
 export function buildSpanTree(spans: readonly Span[]): SpanTree {
   const byId = new Map<string, Span>();
   for (const s of spans) if (!byId.has(s.spanId)) byId.set(s.spanId, s);
@@ -102,7 +111,13 @@ export function buildSpanTree(spans: readonly Span[]): SpanTree {
   for (const s of byId.values()) {
     const parentId = s.parentSpanId;
     const parent = parentId === undefined ? undefined : byId.get(parentId);
-    if (parentId === undefined || parent === undefined || parentId === s.spanId || foreign(s, parent)) {
+    if (
+      parentId === undefined ||
+      parent === undefined ||
+      parentId === s.spanId ||
+      foreign(s, parent) ||
+      isPageLoad(s)
+    ) {
       roots.push(s);
       continue;
     }
@@ -118,7 +133,9 @@ export function buildSpanTree(spans: readonly Span[]): SpanTree {
     children: (span) => children.get(span.spanId) ?? [],
     parent: (span) => {
       const parent = span.parentSpanId === undefined ? undefined : byId.get(span.parentSpanId);
-      return parent === undefined || parent === span || foreign(span, parent) ? undefined : parent;
+      return parent === undefined || parent === span || foreign(span, parent) || isPageLoad(span)
+        ? undefined
+        : parent;
     },
   };
 }
@@ -175,7 +192,7 @@ function first(attributes: Attributes, keys: readonly string[]): AttributeValue 
   return undefined;
 }
 
-function stringOf(value: AttributeValue | undefined): string | undefined {
+export function stringOf(value: AttributeValue | undefined): string | undefined {
   if (typeof value === 'string') return value === '' ? undefined : value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return undefined;
