@@ -52,12 +52,15 @@ class MetricsPortTaken extends Error {}
 
 export async function startInstrumentedApp(options: InstrumentedAppOptions): Promise<InstrumentedApp> {
   // A port found free can be taken before the app binds it (an outgoing connection gets it as its local port):
-  // the exporter then fails quietly, as telemetry must, and the app would run unscraped. Try other ports.
+  // the exporter then fails quietly, as telemetry must, and the app would run unscraped; the app's own listen
+  // fails with EADDRINUSE and it exits. Either way, try other ports (the app's only when it was picked here).
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(options);
     } catch (error) {
-      if (!(error instanceof MetricsPortTaken) || attempt === 3) throw error;
+      const appPortTaken =
+        options.port === undefined && error instanceof Error && error.message.includes('EADDRINUSE');
+      if (!(error instanceof MetricsPortTaken || appPortTaken) || attempt === 3) throw error;
     }
   }
 }
