@@ -49,13 +49,14 @@ export interface TestAnalyzer {
 }
 
 /**
- * Starts `hotpath serve` on the test harness with a fresh store. Cycles run only when `analyze` asks (the
- * schedule is an hour), unless `env` says otherwise.
+ * Starts `hotpath serve` on the test harness with a fresh store. Cycles run only when `analyze` asks (no
+ * schedule: an hourly one fired mid-test at the top of the hour, over a window longer than the test's), unless
+ * `env` says otherwise.
  */
 export async function startTestAnalyzer(env: Record<string, string> = {}): Promise<TestAnalyzer> {
   const storeUrl = await emptyDatabase();
   const service = await startService(
-    loadServiceConfig(testServiceEnv(storeUrl, env)),
+    loadServiceConfig(testServiceEnv(storeUrl, { HOTPATH_INTERVAL: 'off', ...env })),
     pino({ level: 'silent' }),
   );
   const token = await testToken('operator', 'e2e');

@@ -130,6 +130,8 @@ export interface RuntimeStats {
    * than a curve that levels off (warm-up); 0 when it levels off.
    */
   readonly heapGrowthBytesPerHour: number | null;
+  /** Seconds between the first and the last major collection the growth was measured on. */
+  readonly heapTrendSeconds: number | null;
   /** Seconds since the process started. */
   readonly processAgeSeconds: number | null;
   /** Major (mark-compact) garbage collections within the window. */

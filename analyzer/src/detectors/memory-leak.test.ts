@@ -105,4 +105,14 @@ describe('memory leak over a short window', () => {
     );
     expect(findings).toEqual([]);
   });
+
+  it('judges a process younger than the window on the minutes its heap was seen, not on the whole window', () => {
+    // A 5-minute window over a process up for 3: 203 MB/h over its 3 minutes is 10 MB, within GC noise, though
+    // over 5 minutes it would be 17 MB.
+    const young = { heapGrowthBytesPerHour: 203e6, processAgeSeconds: 190 };
+    const at = (heapTrendSeconds: number) =>
+      detect(snapshot({ windowSeconds: 300, runtime: [runtime({ ...young, heapTrendSeconds })] }), LIMITS);
+    expect(at(180)).toEqual([]);
+    expect(at(300).map((f) => f.kind)).toEqual(['memory-leak']);
+  });
 });

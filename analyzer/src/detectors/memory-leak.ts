@@ -49,7 +49,10 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memor
     const growth = rt.heapGrowthBytesPerHour;
     if (!isNumber(growth) || growth <= limit) continue;
     const used = isNumber(rt.heapUsedBytes) ? rt.heapUsedBytes : null;
-    if ((growth / 3600) * snapshot.windowSeconds < MIN_GROWN_BYTES) continue;
+    // Over what the trend saw, not the window: a process younger than the window (or a stretch without a major
+    // GC) has grown for less time, and its warm-up slope times the whole window would pass for a leak.
+    const observed = Math.min(snapshot.windowSeconds, rt.heapTrendSeconds ?? snapshot.windowSeconds);
+    if ((growth / 3600) * observed < MIN_GROWN_BYTES) continue;
     if (isNumber(rt.majorGcs) && rt.majorGcs < MIN_MAJOR_GCS) continue;
     const heapLimit = isNumber(rt.heapLimitBytes) && rt.heapLimitBytes > 0 ? rt.heapLimitBytes : null;
     const hours = used !== null && heapLimit !== null ? Math.max(heapLimit - used, 0) / growth : null;

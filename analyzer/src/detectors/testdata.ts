@@ -58,6 +58,7 @@ export function runtime(overrides: Partial<RuntimeStats> = {}): RuntimeStats {
     heapUsedBytes: 80e6,
     heapLimitBytes: 4_345_298_944,
     heapGrowthBytesPerHour: 1e6,
+    heapTrendSeconds: null,
     eventLoopP99MaxSeconds: 0.02,
     processAgeSeconds: 3600,
     majorGcs: 12,

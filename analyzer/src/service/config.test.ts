@@ -25,6 +25,7 @@ describe('hotpath serve configuration', () => {
       auth: { kind: 'secret', roleClaim: 'role' },
     });
     expect(Object.isFrozen(config)).toBe(true);
+    expect(loadServiceConfig({ ...minimal, HOTPATH_INTERVAL: 'off' }).intervalSeconds).toBeNull();
   });
 
   it('reports every problem at once, each with its variable', () => {

@@ -26,8 +26,15 @@ const url = (example: string, protocols: readonly string[]) =>
       { message: `must be a ${protocols[0]?.slice(0, -1)} URL, e.g. ${example}` },
     );
 
-const duration = (min: number, max = 7 * 86_400) =>
-  z.string().transform((s, ctx) => {
+function duration(min: number, max?: number): z.ZodPipe<z.ZodString, z.ZodTransform<Duration, string>>;
+function duration(
+  min: number,
+  max: number,
+  options: { off: true },
+): z.ZodPipe<z.ZodString, z.ZodTransform<Duration | null, string>>;
+function duration(min: number, max = 7 * 86_400, options: { off?: boolean } = {}) {
+  return z.string().transform((s, ctx): Duration | null => {
+    if (options.off === true && s === 'off') return null;
     try {
       const seconds = parseWindow(s);
       if (seconds < min || seconds > max) {
@@ -36,10 +43,16 @@ const duration = (min: number, max = 7 * 86_400) =>
       }
       return { text: s, seconds };
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+      const message = error instanceof Error ? error.message : String(error);
+      ctx.addIssue({ code: 'custom', message: options.off === true ? `${message}, or off` : message });
       return z.NEVER;
     }
   });
+}
+interface Duration {
+  readonly text: string;
+  readonly seconds: number;
+}
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -62,7 +75,9 @@ const variables = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: integer(0, 65_535).default(8080),
   // At most a day: setTimeout cannot wait longer than ~24.8 days, and a daily analysis is already rare.
-  HOTPATH_INTERVAL: duration(5, 86_400).default(duration(5, 86_400).parse('1m')),
+  // `off`: no schedule, analyses run only when asked through the API (a CI job that triggers one after its load
+  // test). Findings then never auto-resolve, since only scheduled cycles count towards it.
+  HOTPATH_INTERVAL: duration(5, 86_400, { off: true }).default(duration(5, 86_400).parse('1m')),
   HOTPATH_WINDOW: duration(60).default(duration(60).parse('15m')),
   HOTPATH_AUTO_RESOLVE_CYCLES: integer(1, 1000).default(3),
   HOTPATH_SLO_FILE: z.string().min(1).optional(),
@@ -114,7 +129,8 @@ export interface ServiceConfig {
   readonly receiverPort: number;
   readonly host: string;
   readonly port: number;
-  readonly intervalSeconds: number;
+  /** Null when `HOTPATH_INTERVAL=off`: no scheduled cycles. */
+  readonly intervalSeconds: number | null;
   readonly window: string;
   readonly windowSeconds: number;
   readonly autoResolveAfter: number;
@@ -172,7 +188,7 @@ export function loadServiceConfig(env: Env = process.env): ServiceConfig {
     receiverPort: e.HOTPATH_OTLP_PORT,
     host: e.HOST,
     port: e.PORT,
-    intervalSeconds: e.HOTPATH_INTERVAL.seconds,
+    intervalSeconds: e.HOTPATH_INTERVAL?.seconds ?? null,
     window: e.HOTPATH_WINDOW.text,
     windowSeconds: e.HOTPATH_WINDOW.seconds,
     autoResolveAfter: e.HOTPATH_AUTO_RESOLVE_CYCLES,

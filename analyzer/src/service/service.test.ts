@@ -476,4 +476,29 @@ describe('hotpath serve rate limiting', () => {
       await service.stop();
     }
   });
+
+  it('with HOTPATH_INTERVAL=off runs no cycle of its own, only the ones asked for', async () => {
+    const storeUrl = await emptyDatabase();
+    const service = await startService(
+      loadServiceConfig(testServiceEnv(storeUrl, { HOTPATH_INTERVAL: 'off' })),
+      quiet,
+    );
+    try {
+      const headers = { authorization: `Bearer ${await token({ role: 'operator', sub: 'ci' })}` };
+      const asked = await fetch(`${service.url}/api/v1/analyses`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ window: '1m' }),
+      });
+      expect(asked.status).toBe(202);
+      await service.idle();
+      const runs = (await (await fetch(`${service.url}/api/v1/analyses`, { headers })).json()) as {
+        items: { trigger: string; status: string }[];
+      };
+      // Without `off`, a scheduled cycle starts with the service, before this one.
+      expect(runs.items.map((r) => `${r.trigger} ${r.status}`)).toEqual(['api succeeded']);
+    } finally {
+      await service.stop();
+    }
+  });
 });

@@ -141,7 +141,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   };
 
   // Scheduled cycles: slot = epoch ÷ interval. Every replica tries each slot; the store lets one claim it.
-  const intervalMs = config.intervalSeconds * 1000;
+  const intervalMs = (config.intervalSeconds ?? 0) * 1000;
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
   const tick = async () => {
@@ -166,7 +166,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     }
   };
   const schedule = () => {
-    if (stopping) return;
+    if (stopping || config.intervalSeconds === null) return;
     const next = (Math.floor(Date.now() / intervalMs) + 1) * intervalMs;
     timer = setTimeout(() => {
       void track(tick()).finally(schedule);
@@ -304,11 +304,17 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   const url = base(server);
   const otlpUrl = otlpServer === undefined ? undefined : base(otlpServer);
   log.info(
-    { url, otlpUrl, interval: `${config.intervalSeconds}s`, window: config.window, replica: config.replica },
+    {
+      url,
+      otlpUrl,
+      interval: config.intervalSeconds === null ? 'off' : `${config.intervalSeconds}s`,
+      window: config.window,
+      replica: config.replica,
+    },
     'hotpath serve: listening',
   );
   // The schedule starts last, once everything it reports through is up.
-  void track(tick()).finally(schedule);
+  if (config.intervalSeconds !== null) void track(tick()).finally(schedule);
 
   const idle = async () => {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);

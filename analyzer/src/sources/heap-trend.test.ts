@@ -14,6 +14,7 @@ describe('heapTrend', () => {
     // 100 MB/h: 27.8 kB/s.
     const trend = heapTrend(series((t) => 80e6 + (100e6 / 3600) * t));
     expect(trend?.model).toBe('linear');
+    expect(trend?.seconds).toBe(900);
     expect(trend?.bytesPerHour).toBeGreaterThan(90e6);
     expect(trend?.bytesPerHour).toBeLessThan(110e6);
   });
@@ -43,7 +44,7 @@ describe('heapTrend', () => {
         [36, 11e6],
         [72, 12e6],
       ]),
-    ).toEqual({ bytesPerHour: 100e6, model: 'linear' });
+    ).toEqual({ bytesPerHour: 100e6, model: 'linear', seconds: 72 });
   });
 
   it('judges what survived collection, not the heap in use between collections', () => {

@@ -33,6 +33,11 @@ export interface HeapTrend {
   /** Bytes per hour at the end of the window, by the better model. */
   readonly bytesPerHour: number;
   readonly model: 'linear' | 'levelling' | 'warm-up then linear';
+  /**
+   * Seconds from the first collection to the last: what the trend saw, which is less than the window when the
+   * process is younger than it or V8 went a while without a major collection.
+   */
+  readonly seconds: number;
 }
 
 interface Fit {
@@ -147,11 +152,12 @@ export function heapTrend(points: readonly (readonly [number, number])[]): HeapT
   const ts = points.map((p) => p[0]);
   const ys = points.map((p) => p[1]);
   const n = points.length;
+  const seconds = (ts.at(-1) as number) - (ts[0] as number);
   const line = linear(ts, ys);
   const candidates: { model: HeapTrend['model']; aic: number; slope: number }[] = [
     { model: 'linear', aic: aic(line.sse, n, 2), slope: line.b },
   ];
-  if (n < MIN_POINTS_FOR_CURVES) return { bytesPerHour: line.b * 3600, model: 'linear' };
+  if (n < MIN_POINTS_FOR_CURVES) return { bytesPerHour: line.b * 3600, model: 'linear', seconds };
   const curve = saturating(ts, ys);
   if (curve !== null)
     candidates.push({ model: 'levelling', aic: aic(curve.sse, n, 3), slope: curve.slopeAtEnd });
@@ -160,5 +166,5 @@ export function heapTrend(points: readonly (readonly [number, number])[]): HeapT
     candidates.push({ model: 'warm-up then linear', aic: aic(both.sse, n, 4), slope: both.slopeAtEnd });
   }
   const best = candidates.reduce((a, b) => (b.aic < a.aic ? b : a));
-  return { bytesPerHour: best.slope * 3600, model: best.model };
+  return { bytesPerHour: best.slope * 3600, model: best.model, seconds };
 }

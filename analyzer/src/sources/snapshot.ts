@@ -181,10 +181,13 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
 
   const instanceLabels = ['job', 'instance'];
   const heapGrowth = new Map<string, number>();
+  const heapTrendSeconds = new Map<string, number>();
   for (const series of heapSeries) {
     const trend = heapTrend(collections(series.points));
-    if (trend !== null)
-      heapGrowth.set(instanceLabels.map((l) => series.labels[l] ?? '').join('\u0000'), trend.bytesPerHour);
+    if (trend === null) continue;
+    const key = instanceLabels.map((l) => series.labels[l] ?? '').join('\u0000');
+    heapGrowth.set(key, trend.bytesPerHour);
+    heapTrendSeconds.set(key, trend.seconds);
   }
   const signals = {
     eventLoopP99: keyed(get('runtime.eventLoopP99'), instanceLabels),
@@ -211,6 +214,7 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
       heapLimitBytes: signals.heapLimit.get(key) ?? null,
       majorGcs: signals.majorGcs.get(key) ?? null,
       heapGrowthBytesPerHour: signals.heapGrowth.get(key) ?? null,
+      heapTrendSeconds: heapTrendSeconds.get(key) ?? null,
       processAgeSeconds: signals.processAge.get(key) ?? null,
       cpuCores: signals.cpu.get(key) ?? null,
       gcSecondsPerSecond: signals.gc.get(key) ?? null,
