@@ -23,11 +23,11 @@ import { REPO_ROOT } from '../scripts/lib/demo.ts';
 import { freePort } from '../scripts/lib/process.ts';
 import { addScrapeTarget } from '../scripts/lib/prometheus.ts';
 import { startTraffic, type Traffic } from '../scripts/lib/traffic.ts';
+import { expectFires, firing } from './alert-rules.ts';
 import {
   drive,
   emptyDatabase,
   eventually,
-  type PromSample,
   promQuery,
   shopDatabase,
   startTestDemo,
@@ -39,28 +39,6 @@ const byScenario = (scenario: string) =>
   rules.filter((r) => 'scenario' in r.firesWith && r.firesWith.scenario === scenario);
 const bySynthetic = (kind: string) =>
   rules.filter((r) => 'synthetic' in r.firesWith && r.firesWith.synthetic === kind);
-
-/** The series for which the rule's condition holds now (value of A > threshold). */
-async function firing(rule: AlertRuleSpec, job?: string): Promise<PromSample[]> {
-  const result = await promQuery(rule.query);
-  return result.filter((s) => (job === undefined || s.metric.job === job) && s.value > rule.threshold);
-}
-
-async function expectFires(
-  rule: AlertRuleSpec,
-  job: string | undefined,
-  timeoutMs = 30_000,
-): Promise<PromSample[]> {
-  return eventually(
-    async () => {
-      const series = await firing(rule, job);
-      expect(series.length, `${rule.uid} should fire for ${job}`).toBeGreaterThan(0);
-      return series;
-    },
-    timeoutMs,
-    1000,
-  );
-}
 
 const checkout = (demo: DemoProcess) => () =>
   fetch(`${demo.url}/api/orders`, {

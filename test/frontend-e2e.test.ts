@@ -5,14 +5,17 @@
  * them. One demo per case, so each service's series are its own:
  * - healthy: the browser metrics arrive with the catalogued names and labels, and nothing is reported;
  * - heavy-asset: one finding, the asset by its URL, render-blocking and uncompressed, with defer and compression;
- * - slow-lcp: one finding, the LCP of `/`, naming the element and the part of the LCP that holds the time.
+ * - slow-lcp: one finding, the LCP of `/`, naming the element and the part of the LCP that holds the time; the
+ *   page-load and LCP alert rules fire on these timings (and stay quiet for the healthy page).
  * Exact subjects, one finding per cause: a symptom reported beside its cause (the FCP, the page load, the
  * asset route) fails the test.
  */
+import { alertRules } from '@hotpath/grafana';
 import { METRICS, prometheusName, prometheusSeries } from '@hotpath/instrumentation';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoProcess } from '../scripts/lib/demo.ts';
+import { expectFires, firing } from './alert-rules.ts';
 import { type ApiFinding, startTestAnalyzer, type TestAnalyzer } from './analyzer.ts';
 import { launchChromium, SLOW_4G, viewPage } from './browser.ts';
 import { drive, eventually, promQuery, scraped, startTestDemo } from './harness.ts';
@@ -25,6 +28,10 @@ const VIEWS = 8;
  */
 const CONCURRENT = 2;
 const WINDOW = '2m';
+/** The page-load and LCP rules of the default objective (the ones alerts-eval feeds synthetic timings). */
+const BROWSER_RULES = alertRules().filter(
+  (r) => 'synthetic' in r.firesWith && r.firesWith.synthetic === 'browser' && r.uid.endsWith('-default'),
+);
 
 let browser: Browser;
 let analyzer: TestAnalyzer;
@@ -39,8 +46,8 @@ afterAll(async () => {
   await Promise.all(demos.map((d) => d.stop()));
 });
 
-/** A demo with `scenarios` on, viewed VIEWS times; resolves once Prometheus holds every view's TTFB. */
-async function viewed(scenarios: string[]): Promise<DemoProcess> {
+/** A demo with `scenarios` on, warmed up, then viewed VIEWS times. */
+async function viewedDemo(scenarios: string[]): Promise<DemoProcess> {
   const demo = await startTestDemo({ scenarios, otlpEndpoint: analyzer.otlpUrl });
   demos.push(demo);
   await scraped(demo.service);
@@ -48,20 +55,30 @@ async function viewed(scenarios: string[]): Promise<DemoProcess> {
   // calls of a handful of views are mostly a cold start (a new connection each, on a fresh database copy), and a
   // p95 over ten requests is that cold start.
   await drive(2000, 4, () => fetch(`${demo.url}/api/products?limit=12`));
-  // A first view creates the series; Prometheus sees the views after its first scrape of them (a counter's
-  // increments before a series' first sample are not in its rate), so the counted views come after it.
+  await view(demo, () => '/');
+  return demo;
+}
+
+/**
+ * Views of `app` (page `path(i)` for the i-th) in Chromium over Slow 4G: one that creates the series, then
+ * VIEWS counted ones, CONCURRENT at a time; resolves once Prometheus holds every view's TTFB and the endpoint
+ * refused no beacon.
+ */
+async function view(app: { url: string; service: string }, path: (i: number) => string): Promise<void> {
+  // Prometheus sees the views after its first scrape of them (a counter's increments before a series' first
+  // sample are not in its rate), so the counted views come after it.
   const ttfbViews = async () =>
     (
-      await promQuery(`sum(${prometheusSeries(METRICS.browserWebVitalTtfb, 'count')}{job="${demo.service}"})`)
+      await promQuery(`sum(${prometheusSeries(METRICS.browserWebVitalTtfb, 'count')}{job="${app.service}"})`)
     )[0]?.value ?? 0;
-  await viewPage(browser, `${demo.url}/`, { network: SLOW_4G });
+  await viewPage(browser, `${app.url}${path(0)}`, { network: SLOW_4G });
   await eventually(async () => {
     if ((await ttfbViews()) < 1) throw new Error('the first view is not scraped yet');
   }, 30_000);
   for (let done = 0; done < VIEWS; done += CONCURRENT) {
     await Promise.all(
-      Array.from({ length: CONCURRENT }, () =>
-        viewPage(browser, `${demo.url}/`, { network: SLOW_4G, click: 'h2' }),
+      Array.from({ length: CONCURRENT }, (_, k) =>
+        viewPage(browser, `${app.url}${path(done + k + 1)}`, { network: SLOW_4G, click: 'h2' }),
       ),
     );
   }
@@ -69,19 +86,17 @@ async function viewed(scenarios: string[]): Promise<DemoProcess> {
     const views = await ttfbViews();
     if (views < VIEWS + 1) throw new Error(`${views} views scraped so far`);
   }, 30_000);
-  // Every beacon was taken: the endpoint refused none.
   const rejected = await promQuery(
-    `sum(${prometheusName(METRICS.hotpathBrowserPayloadsRejected)}{job="${demo.service}"})`,
+    `sum(${prometheusName(METRICS.hotpathBrowserPayloadsRejected)}{job="${app.service}"})`,
   );
   expect(rejected[0]?.value ?? 0).toBe(0);
-  return demo;
 }
 
-async function findingsOf(demo: DemoProcess): Promise<ApiFinding[]> {
+async function findingsOf(app: { service: string }): Promise<ApiFinding[]> {
   await analyzer.analyze(WINDOW);
-  const found = await analyzer.findings(demo.service);
+  const found = await analyzer.findings(app.service);
   console.log(
-    `[frontend] ${demo.service}: ${found.length} finding(s)\n${found
+    `[frontend] ${app.service}: ${found.length} finding(s)\n${found
       .map(
         (f) =>
           `  ${f.kind} ${f.subject}: ${f.title}\n    absorbs ${JSON.stringify(f.evidence.symptoms?.map((s) => `${s.kind} ${s.subject}`) ?? [])}\n    first action: ${f.recommendations[0]?.action}
@@ -94,7 +109,7 @@ async function findingsOf(demo: DemoProcess): Promise<ApiFinding[]> {
 
 describe('the frontend in real browsers', () => {
   it('healthy: browser metrics arrive in Prometheus by page, element and asset, and nothing is reported', async () => {
-    const demo = await viewed([]);
+    const demo = await viewedDemo([]);
     const job = `job="${demo.service}"`;
     const labels = async (expr: string) => (await promQuery(expr)).map((s) => s.metric);
     for (const spec of [
@@ -129,10 +144,11 @@ describe('the frontend in real browsers', () => {
       browser_resource_render_blocking: 'non-blocking',
     });
     expect(await findingsOf(demo)).toEqual([]);
+    for (const rule of BROWSER_RULES) expect(await firing(rule, demo.service), rule.uid).toEqual([]);
   });
 
   it('heavy-asset: one finding, the render-blocking uncompressed bundle by its URL, with defer and compression', async () => {
-    const demo = await viewed(['heavy-asset']);
+    const demo = await viewedDemo(['heavy-asset']);
     const found = await findingsOf(demo);
     expect(found.map((f) => `${f.kind} ${f.subject}`)).toEqual(['heavy-asset /assets/vendor.js']);
     const [asset] = found;
@@ -148,7 +164,7 @@ describe('the frontend in real browsers', () => {
   });
 
   it('slow-lcp: one finding, the LCP of / naming the hero image and the resource load that holds it', async () => {
-    const demo = await viewed(['slow-lcp']);
+    const demo = await viewedDemo(['slow-lcp']);
     const found = await findingsOf(demo);
     expect(found.map((f) => `${f.kind} ${f.subject}`)).toEqual(['web-vital / LCP']);
     const [lcp] = found;
@@ -166,5 +182,14 @@ describe('the frontend in real browsers', () => {
     expect(lcp?.recommendations[0]?.action).toMatch(
       /^Make GET \/assets\/:name answer sooner: it serves the LCP element #hero/,
     );
+    // The page-load and LCP alert rules fire on these real browsers' timings, for this page.
+    expect(BROWSER_RULES.map((r) => r.uid).sort()).toEqual([
+      'hp-lcp-p75-default',
+      'hp-page-load-p75-default',
+    ]);
+    for (const rule of BROWSER_RULES) {
+      const series = await expectFires(rule, demo.service);
+      expect(series.map((x) => x.metric.page_route)).toEqual(['/']);
+    }
   });
 });

@@ -225,7 +225,11 @@ export function correlate(drafts: readonly Draft[], snapshot: Snapshot): Draft[]
   // 4. On a page: the route that renders it explains its TTFB; the asset and the LCP explain the vitals they
   // delay, and the route that serves their resource.
   const documents = documentRoutes(snapshot);
-  /** The finding that reports a route, or the cause that absorbed it. */
+  /**
+   * The finding that reports a route, or the cause that absorbed it; for a route within its own objective, the
+   * cause rule 1 would have given it (an N+1 that repeats in it, a statement or missing index that holds most
+   * of its time): the page's visitors wait for it even where the route's p95 passes.
+   */
   const reporting = (service: string, subject: string): Draft | undefined =>
     out.find((d) => !absorbed.has(d) && isRouteDraft(d) && d.service === service && d.subject === subject) ??
     out.find(
@@ -233,6 +237,13 @@ export function correlate(drafts: readonly Draft[], snapshot: Snapshot): Draft[]
         !absorbed.has(d) &&
         d.service === service &&
         (d.evidence.symptoms ?? []).some((x) => ROUTE_KINDS.has(x.kind) && x.subject === subject),
+    ) ??
+    out.find(
+      (d) =>
+        !absorbed.has(d) &&
+        d.service === service &&
+        ((d.kind === 'n-plus-one' && d.facts.sites.some((s) => s.route === subject)) ||
+          ((d.kind === 'slow-statement' || d.kind === 'missing-index') && d.facts.routes.includes(subject))),
     );
   for (const ttfb of out.filter(
     (d): d is Draft<'web-vital'> => d.kind === 'web-vital' && d.facts.vital === 'ttfb',

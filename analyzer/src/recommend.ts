@@ -5,11 +5,12 @@
  * it, is at most one line and marked `general`.
  */
 import { ATTR } from '@hotpath/instrumentation/semconv';
+import { VITAL_NAMES } from './detectors/frontend.ts';
 import { type Draft, factValues, type HotFunction, type RouteBreakdown } from './facts.ts';
 import { formatBytes, formatNumber, formatPercent, formatRate, formatSeconds } from './findings.ts';
 import { hotCodeAdvice } from './recommend/hot-code.ts';
 import { quote, serviceMatcher } from './traces/traceql.ts';
-import type { Finding, Recommendation, Snapshot } from './types.ts';
+import type { Finding, Recommendation, Snapshot, Vital } from './types.ts';
 
 /** The finding with its recommendations. */
 export function withRecommendations(draft: Draft, snapshot: Snapshot): Finding {
@@ -571,15 +572,6 @@ function cacheCandidate(d: Draft<'cache-candidate'>): Recommendation[] {
 // ---------------------------------------------------------------------------------------------------------------
 // Frontend
 
-const VITAL_LABEL: Readonly<Record<string, string>> = {
-  lcp: 'LCP',
-  inp: 'INP',
-  cls: 'CLS',
-  fcp: 'FCP',
-  ttfb: 'TTFB',
-  page_load: 'page load',
-};
-
 function vitalValue(vital: string, value: number): string {
   return vital === 'cls' ? formatNumber(value) : formatSeconds(value);
 }
@@ -587,7 +579,7 @@ function vitalValue(vital: string, value: number): string {
 /** What to change for a page's vital, from its attribution: the element and, for the LCP, its largest part. */
 function webVital(d: Draft<'web-vital'>, snapshot: Snapshot): Recommendation[] {
   const f = d.facts;
-  const name = VITAL_LABEL[f.vital] ?? f.vital;
+  const name = VITAL_NAMES[f.vital as Vital] ?? f.vital;
   const verify = `The p75 ${name} of ${f.page} falls under ${vitalValue(f.vital, f.limit_p75)}${using(snapshot, `pages.${f.vital}.p75`)}`;
   const gain = `${name} p75 from ${vitalValue(f.vital, f.p75)} to under ${vitalValue(f.vital, f.limit_p75)} for ${formatRate(f.views_per_s, 'views/s')}`;
   const element = f.element ?? 'the element';

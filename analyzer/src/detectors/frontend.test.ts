@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { correlate } from '../correlate.ts';
 import { findingId } from '../findings.ts';
 import { buildSpanTree } from '../traces/model.ts';
-import { server, snapshotOf, span, trace } from '../traces/testdata.ts';
+import { query, retrace, server, snapshotOf, span, trace } from '../traces/testdata.ts';
 import type { AssetStats, PageStats, TraceData, Vital } from '../types.ts';
 import { detect } from './frontend.ts';
 import { detectAll } from './index.ts';
@@ -233,5 +233,42 @@ describe('frontend detector', () => {
       'slow-endpoint GET /products/:id',
       'web-vital /products/:id LCP',
     ]);
+  });
+
+  it('lets an N+1 in the route that renders a page explain its TTFB, though the route is within its objective', async () => {
+    // 150 ms of the document's 180 ms are 30 queries one after another: under the route objective, yet over
+    // a slow network the page's TTFB is over its own.
+    const document = server({ id: 1, route: '/authors/:id', startMs: 0, durationMs: 180 });
+    const pageLoad = span({
+      id: 2,
+      parent: 1,
+      name: 'browser.page_load',
+      startMs: -600,
+      durationMs: 2000,
+      attributes: { 'page.route': '/authors/:id' },
+    });
+    const queries = Array.from({ length: 30 }, (_, i) =>
+      query({
+        id: 10 + i,
+        parent: 1,
+        startMs: 10 + i * 5,
+        durationMs: 5,
+        sql: 'SELECT * FROM reviews WHERE book_id = $1',
+      }),
+    );
+    const t = trace(document, pageLoad, ...queries);
+    const s = {
+      ...snapshot({
+        routes: [
+          route({ route: '/authors/:id', p95Seconds: 0.19, baselineP95Seconds: 0.18, requestRate: 2 }),
+        ],
+        pages: [page({ page: '/authors/:id', p75: { ttfb: 0.95 } })],
+      }),
+      traces: (await snapshotOf([t, retrace(t, 2)])).traces as TraceData,
+    };
+    const out = finished(correlate(detectAll(s, LIMITS), s), s);
+    expect(
+      out.map((f) => `${f.kind} ${f.evidence.symptoms?.map((x) => `${x.kind} ${x.subject}`).join(', ')}`),
+    ).toEqual(['n-plus-one web-vital /authors/:id TTFB']);
   });
 });

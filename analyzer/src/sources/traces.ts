@@ -1,7 +1,8 @@
 /**
  * The trace source of a cycle: which traces to read (each service's busiest and slowest routes Prometheus saw,
  * a bounded number of each), read from a `TraceSource`, with each DB span's statement fingerprint. Bounded on
- * purpose: at most `maxRoutes` × `tracesPerRoute` traces per service and cycle, however many routes it has.
+ * purpose: at most `maxRoutes` × `tracesPerRoute` traces per service and cycle, however many routes it has, and
+ * `tracesPerPage` per page the browsers reported.
  */
 import { isNumber, routeSubject } from '../findings.ts';
 import { traceData } from '../traces/fingerprint.ts';
@@ -15,6 +16,8 @@ export interface TraceReadOptions {
   readonly maxRoutes?: number;
   /** Recent traces read per route (default 20). */
   readonly tracesPerRoute?: number;
+  /** Recent traces of each page's documents read besides (default 10). */
+  readonly tracesPerPage?: number;
 }
 
 /**
@@ -46,6 +49,17 @@ export async function readTraces(snapshot: Snapshot, options: TraceReadOptions):
       route: r.route,
       method: r.method,
       limit: options.tracesPerRoute ?? 20,
+      sinceSeconds: snapshot.windowSeconds,
+    });
+    for (const t of traces) byId.set(t.traceId, t);
+  }
+  // The documents of each page the browsers reported, whose server spans a route's recent traces (its API
+  // calls, most of them) may not reach: they tell which route renders the page.
+  for (const p of snapshot.pages ?? []) {
+    const traces = await options.source.recentTraces({
+      service: p.service,
+      pageLoad: p.page,
+      limit: options.tracesPerPage ?? 10,
       sinceSeconds: snapshot.windowSeconds,
     });
     for (const t of traces) byId.set(t.traceId, t);

@@ -302,4 +302,29 @@ describe('EmbeddedTraceSource: search', () => {
     const full = await source.recentTraces({ service: SERVICE, minDurationMs: 300, method: 'GET' });
     expect(full.map((t) => t.spans.length)).toEqual([1, 1, 2]);
   });
+
+  it('returns the traces of a page’s documents: those holding the browser’s load of that page', async () => {
+    const pages = new EmbeddedTraceSource({ now: time.now });
+    const load = (n: number, page: string) =>
+      span({
+        id: 2,
+        parent: 1,
+        name: 'browser.page_load',
+        startMs: -20,
+        durationMs: 1500,
+        traceId: traceId(n),
+        attributes: { 'page.route': page },
+      });
+    pages.ingest([
+      server({ id: 1, route: '/reports/sales', startMs: 0, durationMs: 400, traceId: traceId(1) }),
+      load(1, '/reports/sales'),
+      // The same route called by the dashboard's API client: no page load in its trace.
+      server({ id: 1, route: '/reports/sales', startMs: 1000, durationMs: 400, traceId: traceId(2) }),
+      server({ id: 1, route: '/authors/:id', startMs: 2000, durationMs: 90, traceId: traceId(3) }),
+      load(3, '/authors/:id'),
+    ]);
+    const documents = await pages.recentTraces({ service: SERVICE, pageLoad: '/reports/sales' });
+    expect(documents.map((t) => t.traceId)).toEqual([traceId(1)]);
+    expect(documents[0]?.spans.map((x) => x.name)).toEqual(['browser.page_load', 'GET /reports/sales']);
+  });
 });

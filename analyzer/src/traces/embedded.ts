@@ -8,12 +8,14 @@
  * traces, and an age. Overload drops whole traces, oldest first by the time their first span arrived (a
  * half-kept trace would mislead the detectors more than a missing one), and counts them in `stats()`.
  */
+import { ATTR } from '@hotpath/instrumentation/semconv';
 import { UsageError } from '../errors.ts';
 import {
   type Attributes,
   type AttributeValue,
   httpMethod,
   httpRoute,
+  isPageLoad,
   type Span,
   serviceJob,
   type Trace,
@@ -74,6 +76,8 @@ interface StoredTrace {
   readonly spans: Map<string, Span>;
   /** The trace's server spans, so searches do not visit every span. */
   readonly servers: Span[];
+  /** Its browser page-load spans (`pageLoad` queries). */
+  readonly pageLoads: Span[];
   startNs: bigint;
   endNs: bigint;
   /** `spans` ordered by start time, built when asked for and dropped when a span arrives. */
@@ -190,6 +194,7 @@ export class EmbeddedTraceSource implements TraceSource {
           firstSeenMs: now,
           spans: new Map(),
           servers: [],
+          pageLoads: [],
           startNs: span.startNs,
           endNs: span.endNs,
           sorted: null,
@@ -204,6 +209,7 @@ export class EmbeddedTraceSource implements TraceSource {
       }
       trace.spans.set(span.spanId, span);
       if (span.kind === 'server') trace.servers.push(span);
+      else if (isPageLoad(span)) trace.pageLoads.push(span);
       if (span.startNs < trace.startNs) trace.startNs = span.startNs;
       if (span.endNs > trace.endNs) trace.endNs = span.endNs;
       trace.sorted = null;
@@ -280,7 +286,7 @@ export class EmbeddedTraceSource implements TraceSource {
 
   /**
    * Traces with a server span of `query` (the conditions of `slowTracesTraceQl`: service job or bare service
-   * name, route, method, duration) that ended within the last `sinceSeconds` by their own clock.
+   * name, route, method, duration, page load) that ended within the last `sinceSeconds` by their own clock.
    */
   #matching(query: TraceQuery): { trace: StoredTrace; matched: Span[] }[] {
     this.#expire();
@@ -295,6 +301,11 @@ export class EmbeddedTraceSource implements TraceSource {
     const out: { trace: StoredTrace; matched: Span[] }[] = [];
     for (const trace of this.#traces.values()) {
       if (trace.endNs < cutoffNs) continue;
+      if (
+        query.pageLoad !== undefined &&
+        !trace.pageLoads.some((s) => s.attributes[ATTR.pageRoute] === query.pageLoad)
+      )
+        continue;
       const matched = trace.servers.filter(matches);
       if (matched.length > 0) out.push({ trace, matched });
     }

@@ -14,6 +14,11 @@ export interface TraceQuery {
   readonly route?: string;
   /** HTTP method of the server span; any when absent. */
   readonly method?: string;
+  /**
+   * Only traces that hold the browser's load of this page (a `browser.page_load` span with this `page.route`,
+   * recorded under the server span of the document): the traces of the page's documents.
+   */
+  readonly pageLoad?: string;
   /** Only traces whose matching server span took at least this long. */
   readonly minDurationMs?: number;
   /** At most this many traces (default 20). */

@@ -8,6 +8,13 @@ describe('TraceQL builders', () => {
     );
   });
 
+  it('select the traces of a page’s documents: a server span and the browser’s load of the page in one trace', () => {
+    expect(slowTracesTraceQl({ service: 'shop', pageLoad: '/reports/sales' })).toBe(
+      '{ resource.service.name = "shop" && kind = server } && ' +
+        '{ name = "browser.page_load" && span.page.route = "/reports/sales" }',
+    );
+  });
+
   it('match a method under either attribute name and a namespaced job by both resource attributes', () => {
     expect(slowTracesTraceQl({ service: 'demo/shop', method: 'GET' })).toBe(
       '{ resource.service.namespace = "demo" && resource.service.name = "shop" && kind = server && ' +

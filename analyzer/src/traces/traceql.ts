@@ -3,7 +3,7 @@
  * can paste into Grafana Explore. Pure, so detectors use them without depending on the HTTP client.
  * Language: https://grafana.com/docs/tempo/latest/traceql/
  */
-import { ATTR, LEGACY_ATTR } from '@hotpath/instrumentation/semconv';
+import { ATTR, LEGACY_ATTR, SPAN_NAMES } from '@hotpath/instrumentation/semconv';
 import type { TraceQuery } from './source.ts';
 
 /** A TraceQL string literal. Tempo unquotes with Go's rules, so backslash escapes are the ones to use. */
@@ -56,7 +56,10 @@ export function serverSpanConditions(query: Omit<TraceQuery, 'limit' | 'sinceSec
  * `{ resource.service.name = "shop" && span.http.route = "/api/x" && kind = server && duration > 200ms }`.
  */
 export function slowTracesTraceQl(query: Omit<TraceQuery, 'limit' | 'sinceSeconds'>): string {
-  return `{ ${serverSpanConditions(query).join(' && ')} }`;
+  const server = `{ ${serverSpanConditions(query).join(' && ')} }`;
+  if (query.pageLoad === undefined) return server;
+  // Both spansets in one trace: the document's server span and the browser's load of the page.
+  return `${server} && { name = ${quote(SPAN_NAMES.pageLoad)} && span.${ATTR.pageRoute} = ${quote(query.pageLoad)} }`;
 }
 
 /** Spans that ran `statement` (by either attribute name). */

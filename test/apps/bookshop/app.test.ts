@@ -157,6 +157,45 @@ describe('the bookshop, healthy', () => {
     expect(reviews[0]?.parentSpanId).toBe(server.spanId);
   });
 
+  it('renders the author page and the sales report as HTML carrying the browser entry and the traceparent of their server span', async () => {
+    const shop = await start([]);
+    const traceId = randomBytes(16).toString('hex');
+    const page = await fetch(`${shop.url}/authors/1`, {
+      headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+    });
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const html = await page.text();
+    expect(html).toContain(`<li><a href="/books/`);
+    const server = await eventually(async () => {
+      const span = capture.spans().find((s) => s.traceId === traceId && s.kind === SERVER);
+      if (span === undefined) throw new Error('no server span for the author page yet');
+      return span;
+    });
+    expect(server.attributes['http.route']).toBe('/authors/:id');
+    expect(html).toContain(`<meta name="traceparent" content="00-${traceId}-${server.spanId}-01">`);
+    const script = /<script src="([^"]+)" data-endpoint="([^"]+)"/.exec(html);
+    expect(script?.slice(1)).toEqual(['/assets/hotpath.js', '/rum']);
+    const entry = await fetch(`${shop.url}${script?.[1]}`);
+    expect(entry.headers.get('content-type')).toContain('javascript');
+    expect((await entry.text()).length).toBeGreaterThan(1000);
+    // The sales report: JSON by default, the page to a browser.
+    const report = await fetch(`${shop.url}/reports/sales`);
+    expect(report.headers.get('content-type')).toContain('application/json');
+    await report.arrayBuffer();
+    const reportPage = await fetch(`${shop.url}/reports/sales`, {
+      headers: { accept: 'text/html,*/*;q=0.8' },
+    });
+    expect(reportPage.headers.get('content-type')).toContain('text/html');
+    expect(await reportPage.text()).toMatch(/<meta name="traceparent"[\s\S]*<th>revenue cents<\/th>/);
+    // The collector is mounted: a payload that is not Faro's is refused, not a 404.
+    const refused = await fetch(`${shop.url}/rum`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"measurements": 3}',
+    });
+    expect(refused.status).toBe(400);
+  });
+
   it('fetches the parts of a book page concurrently', async () => {
     const shop = await start([]);
     // Lock the tables of the page's live part, so its queries wait long enough to tell "together" from "one

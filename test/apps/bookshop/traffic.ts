@@ -14,6 +14,7 @@ export interface BookshopRoute {
 
 export const BOOKSHOP_ROUTES = [
   { method: 'GET', route: '/authors/:id/books' },
+  { method: 'GET', route: '/authors/:id' },
   { method: 'GET', route: '/books/:id' },
   { method: 'GET', route: '/reports/sales' },
   { method: 'GET', route: '/orders/:id' },
@@ -47,6 +48,13 @@ const VISITS: Record<BookshopRouteName, Visit> = {
     method: 'GET',
     path: () => `/authors/${authorId()}/books`,
   },
+  // The author page as a browser asks for it (the HTML only: autocannon runs no scripts).
+  '/authors/:id': {
+    route: '/authors/:id',
+    method: 'GET',
+    path: () => `/authors/${authorId()}`,
+    headers: { accept: 'text/html' },
+  },
   '/books/:id': { route: '/books/:id', method: 'GET', path: () => `/books/${bookId()}` },
   '/reports/sales': { route: '/reports/sales', method: 'GET', path: () => '/reports/sales' },
   '/orders/:id': { route: '/orders/:id', method: 'GET', path: () => `/orders/${orderId()}` },
@@ -73,7 +81,7 @@ const VISITS: Record<BookshopRouteName, Visit> = {
 };
 
 /**
- * One round of a connection, 20 visits: 7 book pages, 3 author pages, 3 order lookups, 2 checkouts,
+ * One round of a connection, 20 visits: 7 book pages, 3 author pages (2 from the API, 1 as HTML), 3 order lookups, 2 checkouts,
  * 2 shipping quotes, 1 sales report, 1 page of the partner feed, 1 health check. Interleaved so no connection runs one kind in a burst.
  */
 const ROUND: readonly BookshopRouteName[] = [
@@ -93,7 +101,7 @@ const ROUND: readonly BookshopRouteName[] = [
   '/checkout',
   '/orders/:id',
   '/books/:id',
-  '/authors/:id/books',
+  '/authors/:id',
   '/shipping/quote',
   '/books/:id',
   '/healthz',
