@@ -6,19 +6,32 @@
  * - healthy: the browser metrics arrive with the catalogued names and labels, and nothing is reported;
  * - heavy-asset: one finding, the asset by its URL, render-blocking and uncompressed, with defer and compression;
  * - slow-lcp: one finding, the LCP of `/`, naming the element and the part of the LCP that holds the time; the
- *   page-load and LCP alert rules fire on these timings (and stay quiet for the healthy page).
+ *   page-load and LCP alert rules fire on these timings (and stay quiet for the healthy page);
+ * - the bookshop (test/apps/bookshop) with two faults under mixed traffic over every route: a server-rendered
+ *   page whose TTFB is slow because of its route is evidence of the route's finding, not a finding of its own.
  * Exact subjects, one finding per cause: a symptom reported beside its cause (the FCP, the page load, the
  * asset route) fails the test.
  */
 import { alertRules } from '@hotpath/grafana';
 import { METRICS, prometheusName, prometheusSeries } from '@hotpath/instrumentation';
+import { fingerprint } from 'libpg-query';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DemoProcess } from '../scripts/lib/demo.ts';
 import { expectFires, firing } from './alert-rules.ts';
 import { type ApiFinding, startTestAnalyzer, type TestAnalyzer } from './analyzer.ts';
+import { type BookshopProcess, startBookshop } from './apps/bookshop/start.ts';
+import { driveBookshop } from './apps/bookshop/traffic.ts';
 import { launchChromium, SLOW_4G, viewPage } from './browser.ts';
-import { drive, eventually, promQuery, scraped, startTestDemo } from './harness.ts';
+import {
+  drive,
+  emptyDatabase,
+  eventually,
+  promQuery,
+  scraped,
+  startTestDemo,
+  uniqueService,
+} from './harness.ts';
 
 /** Views per case: enough for a p75 and for the page to count (slo.yaml min_request_rate_per_s over 2 min). */
 const VIEWS = 8;
@@ -29,13 +42,15 @@ const VIEWS = 8;
 const CONCURRENT = 2;
 const WINDOW = '2m';
 /** The page-load and LCP rules of the default objective (the ones alerts-eval feeds synthetic timings). */
+/** The bookshop's eager loader, once per book with `eager-n-plus-one` on, as knex hands it to pg. */
+const EAGER_LOAD = 'select "reviews".* from "reviews" where "reviews"."book_id" in ($1)';
 const BROWSER_RULES = alertRules().filter(
   (r) => 'synthetic' in r.firesWith && r.firesWith.synthetic === 'browser' && r.uid.endsWith('-default'),
 );
 
 let browser: Browser;
 let analyzer: TestAnalyzer;
-const demos: DemoProcess[] = [];
+const apps: (DemoProcess | BookshopProcess)[] = [];
 
 beforeAll(async () => {
   [browser, analyzer] = await Promise.all([launchChromium(), startTestAnalyzer()]);
@@ -43,13 +58,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await analyzer?.stop();
-  await Promise.all(demos.map((d) => d.stop()));
+  await Promise.all(apps.map((d) => d.stop()));
 });
 
 /** A demo with `scenarios` on, warmed up, then viewed VIEWS times. */
 async function viewedDemo(scenarios: string[]): Promise<DemoProcess> {
   const demo = await startTestDemo({ scenarios, otlpEndpoint: analyzer.otlpUrl });
-  demos.push(demo);
+  apps.push(demo);
   await scraped(demo.service);
   // A shop that has been serving for a while: its pool connected and its plans cached. Without it, the few API
   // calls of a handful of views are mostly a cold start (a new connection each, on a fresh database copy), and a
@@ -191,5 +206,35 @@ describe('the frontend in real browsers', () => {
       const series = await expectFires(rule, demo.service);
       expect(series.map((x) => x.metric.page_route)).toEqual(['/']);
     }
+  });
+
+  it('slow TTFB, with other faults on: one finding, the route that renders the page, with the page in its evidence', async () => {
+    // The bookshop (knex, eager loading, fan-out to a carrier's API) under mixed traffic over every route with
+    // two faults on, while readers open books' delivery pages: the server renders each from eight carrier
+    // quotes, asked one after another.
+    const shop = await startBookshop({
+      databaseUrl: await emptyDatabase('bookshop'),
+      service: uniqueService('frontend-bookshop'),
+      faults: ['sequential-carrier-calls', 'eager-n-plus-one'],
+      otlpEndpoint: analyzer.otlpUrl,
+      scrapeTargetsDir: inject('prometheusTargetsDir'),
+    });
+    apps.push(shop);
+    await scraped(shop.service);
+    const traffic = driveBookshop(shop.url, { durationMs: 75_000, connections: 4, rate: 12 });
+    await view(shop, (i) => `/books/${1 + i}/delivery`);
+    expect((await traffic).errors).toBe(0);
+    const found = await findingsOf(shop);
+    expect(found.map((f) => `${f.kind} ${f.subject}`).sort()).toEqual([
+      `n-plus-one ${await fingerprint(EAGER_LOAD)}`,
+      'slow-endpoint GET /books/:id/delivery',
+    ]);
+    const route = found.find((f) => f.kind === 'slow-endpoint');
+    // The page's slow first byte is the route's doing: its evidence, not a finding of its own.
+    expect(route?.evidence.symptoms?.map((x) => `${x.kind} ${x.subject}`)).toContain(
+      'web-vital /books/:id/delivery TTFB',
+    );
+    // And the route's traces say where its time goes: the carrier's API.
+    expect(Number(route?.evidence.values['breakdown.http_share'])).toBeGreaterThan(0.5);
   });
 });

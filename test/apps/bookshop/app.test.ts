@@ -18,12 +18,18 @@ import {
   startOtlpCapture,
   uniqueService,
 } from '../../harness.ts';
+import { CARRIER_LATENCY_MS } from './carrier.ts';
 import type { Fault } from './config.ts';
 import { SEED } from './db.ts';
+import { DELIVERY_COUNTRIES } from './shipping.ts';
 import { type BookshopProcess, startBookshop } from './start.ts';
 import { BOOKSHOP_ROUTES, driveBookshop } from './traffic.ts';
 
 const SERVER = 2;
+const CLIENT = 3;
+/** Outbound HTTP calls (client spans that are not statements). */
+const httpCalls = (spans: readonly CapturedSpan[]) =>
+  spans.filter((s) => s.kind === CLIENT && s.attributes['http.request.method'] !== undefined);
 /** The eager loader's per-book statement, as knex hands it to pg (and instrumentation-pg records it). */
 const REVIEWS_PER_BOOK = 'select "reviews".* from "reviews" where "reviews"."book_id" in ($1)';
 const REVIEWS_OF_BOOKS = 'select "reviews".* from "reviews" where "reviews"."book_id" in (';
@@ -196,6 +202,16 @@ describe('the bookshop, healthy', () => {
     expect(refused.status).toBe(400);
   });
 
+  it('asks the carrier for every country of the delivery page at once', async () => {
+    const shop = await start([]);
+    const { status, children } = await traced(shop, '/books/7/delivery');
+    expect(status).toBe(200);
+    const calls = httpCalls(children);
+    expect(calls).toHaveLength(DELIVERY_COUNTRIES.length);
+    const [first, ...rest] = calls;
+    for (const call of rest) expect(overlapMs(first!, call)).toBeGreaterThan(0);
+  });
+
   it('fetches the parts of a book page concurrently', async () => {
     const shop = await start([]);
     // Lock the tables of the page's live part, so its queries wait long enough to tell "together" from "one
@@ -278,6 +294,18 @@ describe('fault eager-n-plus-one', () => {
     for (let i = 1; i < sorted.length; i++) {
       expect(sorted[i]!.startNs + 1_000_000n).toBeGreaterThanOrEqual(sorted[i - 1]!.endNs);
     }
+  });
+});
+
+describe('fault sequential-carrier-calls', () => {
+  it('asks the carrier for one country of the delivery page after another', async () => {
+    const shop = await start(['sequential-carrier-calls']);
+    const { status, server, children } = await traced(shop, '/books/7/delivery');
+    expect(status).toBe(200);
+    const calls = httpCalls(children).sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
+    expect(calls).toHaveLength(DELIVERY_COUNTRIES.length);
+    for (let i = 1; i < calls.length; i++) expect(overlapMs(calls[i - 1]!, calls[i]!)).toBeLessThanOrEqual(0);
+    expect(durationMs(server)).toBeGreaterThan(DELIVERY_COUNTRIES.length * CARRIER_LATENCY_MS);
   });
 });
 

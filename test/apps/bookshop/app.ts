@@ -8,7 +8,7 @@ import { ConflictError, NotFoundError, UpstreamError, ValidationError } from './
 import type { CatalogFeed } from './feed.ts';
 import type { OrderRepository, SalesReports } from './orders.ts';
 import type { PageCache } from './page-cache.ts';
-import { authorPage, BROWSER_SCRIPT_URL, PAGE_ROUTES, RUM_PATH, salesPage } from './pages.ts';
+import { authorPage, BROWSER_SCRIPT_URL, deliveryPage, PAGE_ROUTES, RUM_PATH, salesPage } from './pages.ts';
 import type { ShippingQuotes } from './shipping.ts';
 
 export interface AppDeps {
@@ -86,6 +86,11 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   // JSON for the dashboard's API calls (the default), HTML for the back office's browsers.
+  app.get('/books/:id/delivery', async (req, res) => {
+    const delivery = await deps.shipping.delivery(parse(id, req.params.id, 'id'));
+    res.type('html').set('Cache-Control', 'no-store').send(deliveryPage(delivery));
+  });
+
   app.get('/reports/sales', async (_req, res) => {
     const report = await deps.reports.sales();
     res.format({

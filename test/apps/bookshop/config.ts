@@ -2,7 +2,13 @@
 import { z } from 'zod';
 
 /** Known defects that can be switched on at start (`BOOKSHOP_FAULTS`), each in the code path it belongs to. */
-export const FAULTS = ['eager-n-plus-one', 'slow-report', 'sync-pricing', 'sync-feed-compression'] as const;
+export const FAULTS = [
+  'eager-n-plus-one',
+  'slow-report',
+  'sync-pricing',
+  'sync-feed-compression',
+  'sequential-carrier-calls',
+] as const;
 export type Fault = (typeof FAULTS)[number];
 
 const schema = z.object({

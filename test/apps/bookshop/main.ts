@@ -42,7 +42,9 @@ async function main(): Promise<void> {
     pageCache,
     orders: new OrderRepository(ordersPool, signer),
     reports: new SalesReports(ordersPool, { fullLedger: config.faults.has('slow-report') }),
-    shipping: new ShippingQuotes(catalogDb, new CarrierClient(carrierUrl)),
+    shipping: new ShippingQuotes(catalogDb, new CarrierClient(carrierUrl), {
+      concurrentCarrierCalls: !config.faults.has('sequential-carrier-calls'),
+    }),
     feed: new CatalogFeed(catalogDb, { offLoopCompression: !config.faults.has('sync-feed-compression') }),
   });
 

@@ -1,16 +1,18 @@
 /**
  * The shop's server-rendered pages: the author page lists an author's books with their rating, rendered from
- * the same eager-loaded query as the JSON API; the back office's sales report is the report's HTML form. Every page carries the Hotpath browser entry (served from
+ * the same eager-loaded query as the JSON API; the delivery page quotes a book to every country the shop
+ * delivers to; the back office's sales report is the report's HTML form. Every page carries the Hotpath browser entry (served from
  * `@hotpath/instrumentation`'s prebuilt file) and the `traceparent` of the request that rendered it, so the
  * page's load and the server's work are one trace.
  */
 import { traceparentMeta } from '@hotpath/instrumentation';
 import type { Author, BookSummary, Review } from './catalog.ts';
+import type { Rate } from './shipping.ts';
 
 /** Where the pages' browser measurements go (`browserCollector` in app.ts). */
 export const RUM_PATH = '/rum';
 /** The page routes the collector accepts; any other path is counted as `other`. */
-export const PAGE_ROUTES = ['/authors/:id', '/reports/sales'] as const;
+export const PAGE_ROUTES = ['/authors/:id', '/books/:id/delivery', '/reports/sales'] as const;
 export const BROWSER_SCRIPT_URL = '/assets/hotpath.js';
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -70,6 +72,26 @@ function table(rows: readonly unknown[]): string {
   const head = columns.map((c) => `<th>${escapeHtml(c.replaceAll('_', ' '))}</th>`).join('');
   const body = records.map((r) => `<tr>${columns.map((c) => `<td>${cell(r[c])}</td>`).join('')}</tr>`);
   return `<table>\n      <tr>${head}</tr>\n      ${body.join('\n      ')}\n    </table>`;
+}
+
+export function deliveryPage(delivery: {
+  book: { id: number; title: string };
+  countries: readonly { country: string; rates: readonly Rate[] }[];
+}): string {
+  const rows = delivery.countries.flatMap(({ country, rates }) =>
+    rates.map((r) => ({
+      country,
+      service: r.service,
+      price: `€${(r.priceCents / 100).toFixed(2)}`,
+      days: r.days,
+    })),
+  );
+  return page(
+    `Delivery of ${delivery.book.title}`,
+    `    <h1>${escapeHtml(delivery.book.title)}</h1>
+    <h2>Delivery</h2>
+    ${table(rows)}`,
+  );
 }
 
 export function salesPage(report: { periods: readonly unknown[]; topTitles: readonly unknown[] }): string {

@@ -16,6 +16,7 @@ export const BOOKSHOP_ROUTES = [
   { method: 'GET', route: '/authors/:id/books' },
   { method: 'GET', route: '/authors/:id' },
   { method: 'GET', route: '/books/:id' },
+  { method: 'GET', route: '/books/:id/delivery' },
   { method: 'GET', route: '/reports/sales' },
   { method: 'GET', route: '/orders/:id' },
   { method: 'POST', route: '/checkout' },
@@ -56,6 +57,12 @@ const VISITS: Record<BookshopRouteName, Visit> = {
     headers: { accept: 'text/html' },
   },
   '/books/:id': { route: '/books/:id', method: 'GET', path: () => `/books/${bookId()}` },
+  '/books/:id/delivery': {
+    route: '/books/:id/delivery',
+    method: 'GET',
+    path: () => `/books/${bookId()}/delivery`,
+    headers: { accept: 'text/html' },
+  },
   '/reports/sales': { route: '/reports/sales', method: 'GET', path: () => '/reports/sales' },
   '/orders/:id': { route: '/orders/:id', method: 'GET', path: () => `/orders/${orderId()}` },
   '/checkout': {
@@ -81,8 +88,9 @@ const VISITS: Record<BookshopRouteName, Visit> = {
 };
 
 /**
- * One round of a connection, 20 visits: 7 book pages, 3 author pages (2 from the API, 1 as HTML), 3 order lookups, 2 checkouts,
- * 2 shipping quotes, 1 sales report, 1 page of the partner feed, 1 health check. Interleaved so no connection runs one kind in a burst.
+ * One round of a connection, 20 visits: 6 book pages, 1 delivery page, 3 author pages (2 from the API, 1 as
+ * HTML), 3 order lookups, 2 checkouts, 2 shipping quotes, 1 sales report, 1 page of the partner feed, 1 health
+ * check. Interleaved so no connection runs one kind in a burst.
  */
 const ROUND: readonly BookshopRouteName[] = [
   '/books/:id',
@@ -97,7 +105,7 @@ const ROUND: readonly BookshopRouteName[] = [
   '/authors/:id/books',
   '/books/:id',
   '/reports/sales',
-  '/books/:id',
+  '/books/:id/delivery',
   '/checkout',
   '/orders/:id',
   '/books/:id',
