@@ -221,7 +221,8 @@ describe('the frontend in real browsers', () => {
     });
     apps.push(shop);
     await scraped(shop.service);
-    const traffic = driveBookshop(shop.url, { durationMs: 75_000, connections: 4, rate: 12 });
+    // About as long as the views take (~45 s), so the case does not wait for traffic after them.
+    const traffic = driveBookshop(shop.url, { durationMs: 50_000, connections: 4, rate: 12 });
     await view(shop, (i) => `/books/${1 + i}/delivery`);
     expect((await traffic).errors).toBe(0);
     const found = await findingsOf(shop);
