@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROFILES, type ProfileName, profileSeconds } from './profiles.ts';
+import { PROFILES, type ProfileName, profileSeconds, profileSteps } from './profiles.ts';
 import { type K6Slo, thresholdsFromSlo } from './thresholds.ts';
 
 describe('k6 profiles', () => {
@@ -28,6 +28,27 @@ describe('k6 profiles', () => {
       const jump = spike.stages.find((s) => s.target >= 10 * spike.startVUs);
       expect(jump?.duration).toBe('10s');
     }
+  });
+});
+
+describe('the local driver’s steps', () => {
+  it('run each profile for its planned time, ramps cut into steps at their midpoint value', () => {
+    for (const name of Object.keys(PROFILES) as ProfileName[]) {
+      const total = profileSteps(name).reduce((sum, s) => sum + s.seconds, 0);
+      expect(total, name).toBeCloseTo(profileSeconds(name), 6);
+    }
+    // load: 0 → 20 over 1 m (6 steps of 10 s), 20 for 5 m, 20 → 0 over 1 m.
+    const load = profileSteps('load');
+    expect(load.slice(0, 6).map((s) => s.users)).toEqual([2, 5, 8, 12, 15, 18]);
+    expect(load.slice(6, 36).every((s) => s.users === 20)).toBe(true);
+    expect(load.slice(36).map((s) => s.users)).toEqual([18, 15, 12, 8, 5, 2]);
+    expect(profileSteps('benchmark')).toEqual([{ seconds: 60, users: 1 }]);
+  });
+
+  it('scale every duration alike', () => {
+    const short = profileSteps('spike', { scale: 0.1 });
+    expect(short.reduce((sum, s) => sum + s.seconds, 0)).toBeCloseTo(profileSeconds('spike') * 0.1, 6);
+    expect(Math.max(...short.map((s) => s.users))).toBe(100);
   });
 });
 

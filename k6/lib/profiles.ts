@@ -83,15 +83,52 @@ export const PROFILES: Readonly<
   },
 };
 
+/** `30s`, `5m`, `1h` in seconds. */
+export function durationSeconds(d: string): number {
+  const m = /^(\d+)(s|m|h)$/.exec(d);
+  if (m === null) throw new Error(`bad duration ${d}`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'];
+}
+
 /** Total planned duration of a profile in seconds (for CI time budgets). */
 export function profileSeconds(name: ProfileName): number {
-  const toSeconds = (d: string): number => {
-    const m = /^(\d+)(s|m|h)$/.exec(d);
-    if (m === null) throw new Error(`bad duration ${d}`);
-    return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'];
-  };
   const scenario = PROFILES[name].scenario;
   return scenario.executor === 'constant-vus'
-    ? toSeconds(scenario.duration)
-    : scenario.stages.reduce((sum, s) => sum + toSeconds(s.duration), 0);
+    ? durationSeconds(scenario.duration)
+    : scenario.stages.reduce((sum, s) => sum + durationSeconds(s.duration), 0);
+}
+
+/** A constant stretch of a profile as the local driver runs it: `users` concurrent visitors for `seconds`. */
+export interface Step {
+  readonly seconds: number;
+  readonly users: number;
+}
+
+/**
+ * The profile as constant steps, for a driver that cannot ramp (autocannon): a k6 ramp from a to b users is cut
+ * into steps of at most `maxStepSeconds`, each at the ramp's value at its middle, as k6's ramping-vus executor
+ * moves linearly between stage targets. `scale` shortens (or lengthens) every duration alike.
+ */
+export function profileSteps(
+  name: ProfileName,
+  options: { readonly scale?: number; readonly maxStepSeconds?: number } = {},
+): Step[] {
+  const scale = options.scale ?? 1;
+  const maxStep = options.maxStepSeconds ?? 10;
+  const scenario = PROFILES[name].scenario;
+  if (scenario.executor === 'constant-vus') {
+    return [{ seconds: durationSeconds(scenario.duration) * scale, users: scenario.vus }];
+  }
+  const steps: Step[] = [];
+  let from = scenario.startVUs;
+  for (const stage of scenario.stages) {
+    const seconds = durationSeconds(stage.duration) * scale;
+    const n = Math.max(1, Math.ceil(seconds / maxStep));
+    for (let i = 0; i < n; i++) {
+      const users = Math.round(from + ((stage.target - from) * (i + 0.5)) / n);
+      steps.push({ seconds: seconds / n, users });
+    }
+    from = stage.target;
+  }
+  return steps;
 }

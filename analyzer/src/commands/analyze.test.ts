@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { catalogueViews, METRICS, prometheusSeries } from '@hotpath/instrumentation';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -6,6 +9,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../../scripts/lib/process.ts';
 import { addScrapeTarget } from '../../../scripts/lib/prometheus.ts';
 import { eventually, promQuery, uniqueService } from '../../../test/harness.ts';
+import { runId, writeRun } from '../runs.ts';
 import { hotpath } from './run-cli.ts';
 
 /** A service Prometheus scrapes, serving one route: something for the profile step to read profiles of. */
@@ -61,6 +65,17 @@ describe('hotpath analyze, failures a user meets', () => {
       [['--prometheus', prometheus, '--pyroscope', 'pyroscope'], /--pyroscope "pyroscope" is not a URL/],
       [[], /--prometheus/],
       [['--prometheus', prometheus, '--slo', '/nonexistent/slo.yaml'], /\/nonexistent\/slo.yaml/],
+      [
+        [
+          '--prometheus',
+          prometheus,
+          '--since',
+          'load-20200101T000000Z',
+          '--runs-dir',
+          mkdtempSync(join(tmpdir(), 'runs-')),
+        ],
+        /no run "load-20200101T000000Z"/,
+      ],
     ] as const) {
       const { code, stderr } = await hotpath('analyze', ...args);
       expect(code, args.join(' ')).toBe(2);
@@ -79,6 +94,36 @@ describe('hotpath analyze, failures a user meets', () => {
     );
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Hotpath analysis — window 30s/);
+  });
+
+  it('judges one recorded load-test run: --since its id analyzes from its start to now', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runs-'));
+    const start = new Date(Date.now() - 45_000);
+    const id = runId('benchmark', start);
+    writeRun(dir, {
+      id,
+      profile: 'benchmark',
+      target: 'http://127.0.0.1:3000',
+      scale: 0.5,
+      start: start.toISOString(),
+      end: new Date().toISOString(),
+      requests: 240,
+      unexpected: 0,
+      errors: 0,
+      latency_ms: { p50: 3, p95: 9, p99: 14, max: 20 },
+    });
+    const { code, stdout, stderr } = await hotpath(
+      'analyze',
+      '--prometheus',
+      inject('prometheusUrl'),
+      '--since',
+      id,
+      '--runs-dir',
+      dir,
+    );
+    expect(code).toBe(0);
+    expect(stderr).toContain(`(run ${id}: benchmark against http://127.0.0.1:3000`);
+    expect(stdout).toMatch(/^Hotpath analysis — window 4[5-9]s/);
   });
 
   it('reports a Pyroscope it cannot read, and the findings (and exit code) stand without profiles', async () => {

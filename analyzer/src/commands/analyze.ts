@@ -7,6 +7,7 @@ import { analyze } from '../analyze.ts';
 import { UpstreamError, UsageError } from '../errors.ts';
 import { PyroscopeClient } from '../profiles/pyroscope.ts';
 import { type ReportFormat, render } from '../report.ts';
+import { DEFAULT_RUNS_DIR, resolveSince } from '../runs.ts';
 import { loadSlo, sloFilePath } from '../slo.ts';
 import { PrometheusClient } from '../sources/prometheus.ts';
 import { parseWindow } from '../sources/snapshot.ts';
@@ -39,6 +40,11 @@ export function analyzeCommand(): Command {
       'the service (Prometheus job) the database belongs to (default: its name)',
     )
     .option('--window <duration>', 'how far back to look (e.g. 5m, 15m, 1h)', '15m')
+    .option(
+      '--since <time|run>',
+      'judge from this moment to now instead of --window: an ISO time, or a run id recorded by npm run load',
+    )
+    .option('--runs-dir <dir>', 'where npm run load records its runs', DEFAULT_RUNS_DIR)
     .addOption(
       new Option('--format <format>', 'output').choices(['table', 'markdown', 'json']).default('table'),
     )
@@ -57,6 +63,8 @@ export function analyzeCommand(): Command {
         tempo?: string;
         pyroscope?: string;
         window: string;
+        since?: string;
+        runsDir: string;
         format: ReportFormat;
         failOn?: 'warning' | 'critical';
         slo: string;
@@ -66,6 +74,8 @@ export function analyzeCommand(): Command {
         } catch (error) {
           throw new UsageError(error instanceof Error ? error.message : String(error));
         }
+        const since = options.since === undefined ? undefined : resolveSince(options.since, options.runsDir);
+        const window = since?.window ?? options.window;
         try {
           new URL(options.prometheus);
         } catch {
@@ -87,11 +97,15 @@ export function analyzeCommand(): Command {
         const slo = loadSlo(options.slo);
         const progress =
           options.format === 'table' ? (m: string) => process.stderr.write(`${m}\n`) : () => {};
-        progress(`hotpath: analyzing the last ${options.window} from ${options.prometheus}…`);
+        progress(
+          since === undefined
+            ? `hotpath: analyzing the last ${window} from ${options.prometheus}…`
+            : `hotpath: analyzing since ${since.start.toISOString()}${since.run === undefined ? '' : ` (run ${since.run.id}: ${since.run.profile} against ${since.run.target}, until ${since.run.end})`}, ${window}, from ${options.prometheus}…`,
+        );
         const analysis = await analyze({
           prometheus: new PrometheusClient({ url: options.prometheus }),
           slo,
-          window: options.window,
+          window,
           ...(options.database === undefined ? {} : { databaseUrl: options.database }),
           ...(options.databaseService === undefined ? {} : { databaseService: options.databaseService }),
           ...(options.tempo === undefined ? {} : { traces: new TempoClient({ url: options.tempo }) }),

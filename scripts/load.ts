@@ -1,0 +1,135 @@
+/**
+ * `npm run load` — a k6 load profile without k6: the same profile and visit, driven with autocannon
+ * (`scripts/lib/load-driver.ts`). Prints a line per step, a summary table at the end, judges the run on the
+ * thresholds k6 uses (slo.yaml through `k6/lib/slo.json`) and records it under --runs-dir.
+ *
+ *   npm run load -- --profile load --target http://localhost:3000 [--scale 0.1] [--runs-dir .hotpath/runs]
+ *
+ * Exit codes as k6's: 0 passed, 99 a threshold broke; 2 bad usage, 1 the target is not there.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_RUNS_DIR } from '../analyzer/src/runs.ts';
+import { PROFILES, type ProfileName, profileSeconds } from '../k6/lib/profiles.ts';
+import type { K6Slo } from '../k6/lib/thresholds.ts';
+import { brokenThresholds, recordRun, runLoad } from './lib/load-driver.ts';
+
+const NAMES = Object.keys(PROFILES) as ProfileName[];
+const USAGE = `usage: npm run load -- --profile <name> --target <url> [options]
+  --profile NAME    one of: ${NAMES.map((n) => `${n} (${profileSeconds(n)} s)`).join(', ')}
+  --target URL      base URL of the app (it must answer GET /healthz with 200)
+  --scale F         every duration of the profile times F (default 1; 0.1 runs the load profile in 42 s)
+  --runs-dir DIR    where the run is recorded (default .hotpath/runs)
+  -h, --help        this text`;
+
+function fail(message: string): never {
+  console.error(`load: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function options() {
+  const spec = {
+    profile: { type: 'string' },
+    target: { type: 'string' },
+    scale: { type: 'string', default: '1' },
+    'runs-dir': { type: 'string', default: DEFAULT_RUNS_DIR },
+    help: { type: 'boolean', short: 'h', default: false },
+  } as const;
+  let values: ReturnType<typeof parseArgs<{ options: typeof spec }>>['values'];
+  try {
+    ({ values } = parseArgs({ options: spec, allowPositionals: false }));
+  } catch (error) {
+    fail(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  if (values.profile === undefined) fail('--profile is required');
+  if (!(NAMES as string[]).includes(values.profile))
+    fail(`unknown profile "${values.profile}" (known: ${NAMES.join(', ')})`);
+  if (values.target === undefined) fail('--target is required');
+  let target: URL;
+  try {
+    target = new URL(values.target);
+  } catch {
+    fail(`--target must be a URL like http://localhost:3000, got "${values.target}"`);
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:')
+    fail(`--target must be http(s), got "${values.target}"`);
+  const scale = Number(values.scale);
+  if (!(scale > 0) || !Number.isFinite(scale))
+    fail(`--scale must be a number above 0, got "${values.scale}"`);
+  return {
+    profile: values.profile as ProfileName,
+    target: target.origin,
+    scale,
+    runsDir: values['runs-dir'],
+  };
+}
+
+const pad = (s: string | number, n: number) => String(s).padStart(n);
+
+async function main(): Promise<void> {
+  const o = options();
+  // Fail fast, as the k6 scripts' setup() does: a load test against an app that is not there measures nothing.
+  try {
+    const health = await fetch(`${o.target}/healthz`, { signal: AbortSignal.timeout(5_000) });
+    await health.arrayBuffer();
+    if (health.status !== 200) throw new Error(`GET /healthz answered ${health.status}`);
+  } catch (error) {
+    console.error(
+      `load: ${o.target} is not healthy: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    process.exit(1);
+  }
+  const slo = JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', 'k6', 'lib', 'slo.json'), 'utf8'),
+  ) as K6Slo;
+  console.error(
+    `load: ${o.profile} (${PROFILES[o.profile].description}) against ${o.target}, ` +
+      `${Math.round(profileSeconds(o.profile) * o.scale)} s`,
+  );
+  const result = await runLoad({
+    target: o.target,
+    profile: o.profile,
+    scale: o.scale,
+    onStep: (p) =>
+      console.error(
+        `load: step ${p.index + 1}/${p.steps}: ${p.step.users} users for ${p.step.seconds.toFixed(1)} s ` +
+          `(${p.requests} requests so far, ${p.unexpected} unexpected)`,
+      ),
+  });
+  const seconds = (result.endedAt.getTime() - result.startedAt.getTime()) / 1000;
+  const rows = result.byRequest.map(
+    (r) =>
+      `${r.name.padEnd(16)}${r.method.padEnd(6)}${pad(r.requests, 9)}${pad(r.unexpected, 11)}  ` +
+      `${Object.entries(r.statuses)
+        .map(([s, n]) => `${s}×${n}`)
+        .join(' ')}`,
+  );
+  console.log(
+    [
+      `${'request'.padEnd(16)}${'verb'.padEnd(6)}${pad('answered', 9)}${pad('unexpected', 11)}  statuses`,
+      ...rows,
+      '',
+      `${result.requests} requests in ${seconds.toFixed(1)} s (${(result.requests / seconds).toFixed(1)}/s), ` +
+        `${result.unexpected} unexpected, ${result.errors} without an answer; latency p50 ${result.latencyMs.p50} ms, ` +
+        `p95 ${result.latencyMs.p95} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`,
+    ].join('\n'),
+  );
+  const { run, file } = recordRun(o.runsDir, result);
+  console.log(`recorded as run ${run.id} (${file}): ${run.start} → ${run.end}`);
+  const broken = brokenThresholds(result, slo);
+  if (broken.length > 0) {
+    console.log(`thresholds broken (slo.yaml):\n${broken.map((b) => `  - ${b}`).join('\n')}`);
+    process.exit(99);
+  }
+  console.log('thresholds (slo.yaml): passed');
+}
+
+main().catch((error: unknown) => {
+  console.error(`load: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
