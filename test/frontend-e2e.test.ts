@@ -210,7 +210,7 @@ describe('the frontend in real browsers', () => {
 
   it('slow TTFB, with other faults on: one finding, the route that renders the page, with the page in its evidence', async () => {
     // The bookshop (knex, eager loading, fan-out to a carrier's API) under mixed traffic over every route with
-    // two faults on, while readers open books' delivery pages: the server renders each from eight carrier
+    // two faults on, while readers open books' delivery pages: the server renders each from sixteen carrier
     // quotes, asked one after another.
     const shop = await startBookshop({
       databaseUrl: await emptyDatabase('bookshop'),
