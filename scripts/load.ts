@@ -4,6 +4,7 @@
  * thresholds k6 uses (slo.yaml through `k6/lib/slo.json`) and records it under --runs-dir.
  *
  *   npm run load -- --profile load --target http://localhost:3000 [--scale 0.1] [--runs-dir .hotpath/runs]
+ *                   [--database postgres://…]
  *
  * Exit codes as k6's: 0 passed, 99 a threshold broke; 2 bad usage, 1 the target is not there.
  */
@@ -11,9 +12,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_RUNS_DIR } from '../analyzer/src/runs.ts';
-import { PROFILES, type ProfileName, profileSeconds } from '../k6/lib/profiles.ts';
+import { readStatements, type StatementSample, statementStats } from '../analyzer/src/sources/statements.ts';
+import { PROFILES, type ProfileName, profileSeconds, profileSteps } from '../k6/lib/profiles.ts';
 import type { K6Slo } from '../k6/lib/thresholds.ts';
-import { brokenThresholds, recordRun, runLoad } from './lib/load-driver.ts';
+import {
+  breakingPoint,
+  brokenThresholds,
+  recordRun,
+  runLoad,
+  type StepResult,
+  stepBreaks,
+} from './lib/load-driver.ts';
 
 const NAMES = Object.keys(PROFILES) as ProfileName[];
 const USAGE = `usage: npm run load -- --profile <name> --target <url> [options]
@@ -21,6 +30,11 @@ const USAGE = `usage: npm run load -- --profile <name> --target <url> [options]
   --target URL      base URL of the app (it must answer GET /healthz with 200)
   --scale F         every duration of the profile times F (default 1; 0.1 runs the load profile in 42 s)
   --runs-dir DIR    where the run is recorded (default .hotpath/runs)
+  --stop-at-break   end the run after the first step that breaks an objective (k6's abortOnFail): a
+                    stress run has found its breaking point there
+  --database URL    the app database (or $APP_DATABASE_URL): its pg_stat_statements are read (read-only)
+                    when the run starts and ends, and the run records each statement's calls and time in
+                    between, so hotpath compare can compare statements too
   -h, --help        this text`;
 
 function fail(message: string): never {
@@ -34,6 +48,8 @@ function options() {
     target: { type: 'string' },
     scale: { type: 'string', default: '1' },
     'runs-dir': { type: 'string', default: DEFAULT_RUNS_DIR },
+    database: { type: 'string' },
+    'stop-at-break': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   } as const;
   let values: ReturnType<typeof parseArgs<{ options: typeof spec }>>['values'];
@@ -61,11 +77,16 @@ function options() {
   const scale = Number(values.scale);
   if (!(scale > 0) || !Number.isFinite(scale))
     fail(`--scale must be a number above 0, got "${values.scale}"`);
+  const database = values.database ?? process.env.APP_DATABASE_URL;
+  if (database !== undefined && !/^postgres(ql)?:\/\//.test(database))
+    fail(`--database must be a URL like postgres://user@host/db, got "${database}"`);
   return {
     profile: values.profile as ProfileName,
     target: target.origin,
     scale,
     runsDir: values['runs-dir'],
+    database,
+    stopAtBreak: values['stop-at-break'],
   };
 }
 
@@ -91,10 +112,25 @@ async function main(): Promise<void> {
     `load: ${o.profile} (${PROFILES[o.profile].description}) against ${o.target}, ` +
       `${Math.round(profileSeconds(o.profile) * o.scale)} s`,
   );
+  // The statements' counters before and after: their difference is the run's (pg_stat_statements only counts up).
+  const statements = async (): Promise<StatementSample | undefined> => {
+    if (o.database === undefined) return undefined;
+    try {
+      return {
+        at: new Date(),
+        counters: await readStatements({ databaseUrl: o.database, minCalls: 1, limit: 1000 }),
+      };
+    } catch (error) {
+      console.error(`load: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
+  };
+  const before = await statements();
   const result = await runLoad({
     target: o.target,
     profile: o.profile,
     scale: o.scale,
+    ...(o.stopAtBreak ? { stopAfter: (step: StepResult) => stepBreaks(step, slo).length > 0 } : {}),
     onStep: (p) =>
       console.error(
         `load: step ${p.index + 1}/${p.steps}: ${p.step.users} users for ${p.step.seconds.toFixed(1)} s ` +
@@ -119,7 +155,24 @@ async function main(): Promise<void> {
         `p95 ${result.latencyMs.p95} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`,
     ].join('\n'),
   );
-  const { run, file } = recordRun(o.runsDir, result);
+  const after = await statements();
+  // A profile of several steps breaks at one of them, or holds: a stress run exists to say which.
+  const stepped = profileSteps(o.profile, { scale: o.scale }).length > 1;
+  const breaking = stepped ? breakingPoint(result, slo) : null;
+  if (stepped)
+    console.log(
+      breaking === null
+        ? `breaking point: none, every step held up to ${Math.max(...result.steps.map((s) => s.users))} users`
+        : `breaking point: step ${breaking.step.index + 1}, ${breaking.step.users} users, ` +
+            `${breaking.ratePerSecond.toFixed(1)} requests/s: ${breaking.reason}`,
+    );
+  const { run, file } = recordRun(
+    o.runsDir,
+    result,
+    after === undefined ? undefined : statementStats(after.counters, before, after.at),
+    breaking,
+  );
+  if (after !== undefined) console.log(`statements: ${run.statements?.length ?? 0} ran during the run`);
   console.log(`recorded as run ${run.id} (${file}): ${run.start} → ${run.end}`);
   const broken = brokenThresholds(result, slo);
   if (broken.length > 0) {

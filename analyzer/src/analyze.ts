@@ -66,7 +66,10 @@ export async function analyze(options: AnalysisOptions): Promise<Analysis> {
   let traces: TraceCoverage = { read: false, traces: 0, routes: [] };
   if (options.traces !== undefined) {
     try {
-      const data = await readTraces(snapshot, { source: options.traces });
+      const data = await readTraces(snapshot, {
+        source: options.traces,
+        ...(options.at === undefined ? {} : { until: options.at }),
+      });
       snapshot = { ...snapshot, traces: data };
       traces = { read: true, traces: data.traces.length, routes: data.routes };
     } catch (error) {

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
- * `hotpath` — the analyzer's command line: `serve` (the service), `analyze` (one shot, CI gate), `advise` (the
+ * `hotpath` — the analyzer's command line: `serve` (the service), `analyze` (one shot, CI gate), `compare` (a
+ * load-test run against a baseline, CI gate), `advise` (the
  * database advisor alone), `migrate`
  * (the store's schema), `token` (API tokens) and `prometheus-config`.
  */
 import { Command, CommanderError } from 'commander';
 import { adviseCommand } from './commands/advise.ts';
 import { analyzeCommand } from './commands/analyze.ts';
+import { compareCommand } from './commands/compare.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { prometheusConfigCommand } from './commands/prometheus-config.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -20,6 +22,7 @@ const program = new Command('hotpath')
   .exitOverride();
 program.addCommand(serveCommand());
 program.addCommand(analyzeCommand());
+program.addCommand(compareCommand());
 program.addCommand(adviseCommand());
 program.addCommand(migrateCommand());
 program.addCommand(tokenCommand());

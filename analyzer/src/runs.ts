@@ -10,6 +10,20 @@ import { UsageError } from './errors.ts';
 export const DEFAULT_RUNS_DIR = join('.hotpath', 'runs');
 
 const latency = z.object({ p50: z.number(), p95: z.number(), p99: z.number(), max: z.number() });
+/** A statement's pg_stat_statements delta over the run (`StatementStats`, scope `window`). */
+const statement = z.object({
+  fingerprint: z.string(),
+  query: z.string(),
+  database: z.string(),
+  service: z.string(),
+  calls: z.number().nonnegative(),
+  meanMs: z.number().nonnegative(),
+  stddevMs: z.number().nonnegative(),
+  totalMs: z.number().nonnegative(),
+  rowsPerCall: z.number().nonnegative(),
+  callsPerSecond: z.number().nonnegative().nullable(),
+  scope: z.enum(['window', 'since-reset']),
+});
 const runSchema = z.object({
   id: z.string().regex(/^[a-z]+-\d{8}T\d{6}Z$/),
   profile: z.string(),
@@ -21,6 +35,19 @@ const runSchema = z.object({
   unexpected: z.number().int().nonnegative(),
   errors: z.number().int().nonnegative(),
   latency_ms: latency,
+  /** The app database's statements over the run, when the driver was given the database (`--database`). */
+  statements: z.array(statement).optional(),
+  /** The first step that broke an objective (a stress run's breaking point), when one did. */
+  breaking_point: z
+    .object({
+      step: z.number().int().nonnegative(),
+      users: z.number().int().positive(),
+      rate_per_s: z.number().nonnegative(),
+      start: z.iso.datetime(),
+      end: z.iso.datetime(),
+      reason: z.string(),
+    })
+    .optional(),
 });
 export type RecordedRun = z.infer<typeof runSchema>;
 
@@ -82,13 +109,14 @@ export const MIN_SINCE_SECONDS = 30;
 
 /**
  * `--since`: an ISO time, or the id of a recorded run (its start). The window is from then to `now`, in whole
- * seconds.
+ * seconds; for a run that broke an objective (a stress run), to the end of the step that broke it (`at`), and
+ * at least MIN_SINCE_SECONDS.
  */
 export function resolveSince(
   value: string,
   dir: string,
   now: Date = new Date(),
-): { readonly start: Date; readonly window: string; readonly run?: RecordedRun } {
+): { readonly start: Date; readonly window: string; readonly run?: RecordedRun; readonly at?: Date } {
   let start: Date;
   let run: RecordedRun | undefined;
   if (/^[a-z]+-\d{8}T\d{6}Z$/.test(value)) {
@@ -101,6 +129,12 @@ export function resolveSince(
         `--since "${value}" is neither a time like 2026-12-04T20:05:00Z nor a run id like load-20261204T200500Z`,
       );
     }
+  }
+  const breaking = run?.breaking_point;
+  if (run !== undefined && breaking !== undefined) {
+    const at = new Date(breaking.end);
+    const upTo = Math.round((at.getTime() - start.getTime()) / 1000);
+    return { start, window: `${Math.max(MIN_SINCE_SECONDS, upTo)}s`, run, at };
   }
   const seconds = Math.floor((now.getTime() - start.getTime()) / 1000);
   if (seconds < MIN_SINCE_SECONDS) {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { brokenThresholds, type LoadResult, quantile } from './load-driver.ts';
+import {
+  breakingPoint,
+  brokenThresholds,
+  type LoadResult,
+  quantile,
+  type StepResult,
+} from './load-driver.ts';
 
 const result = (overrides: Partial<LoadResult>): LoadResult => ({
   profile: 'load',
@@ -12,7 +18,17 @@ const result = (overrides: Partial<LoadResult>): LoadResult => ({
   errors: 0,
   latencyMs: { p50: 5, p95: 40, p99: 90, max: 200 },
   byRequest: [],
+  steps: [],
   ...overrides,
+});
+const step = (index: number, users: number, requests: number, failed: number, p95Ms: number): StepResult => ({
+  index,
+  users,
+  startedAt: new Date(index * 10_000),
+  endedAt: new Date((index + 1) * 10_000),
+  requests,
+  failed,
+  p95Ms,
 });
 const slo = { service: 'x', api: { latency_p95_ms: 200, error_rate_percent: 1 } };
 
@@ -27,6 +43,21 @@ describe('the local driver’s verdict', () => {
     expect(brokenThresholds(result({ requests: 1000, unexpected: 9, errors: 2 }), slo)).toEqual([
       '1.10 % of requests failed, not under the 1 % objective',
     ]);
+  });
+
+  it('finds a stress run’s breaking point: the first step over an objective, with its arrival rate', () => {
+    const held = [step(0, 10, 800, 0, 40), step(1, 20, 1600, 0, 120)];
+    expect(breakingPoint(result({ steps: held }), slo)).toBeNull();
+    const slow = breakingPoint(
+      result({ steps: [...held, step(2, 40, 3000, 0, 250), step(3, 80, 3000, 90, 900)] }),
+      slo,
+    );
+    expect(slow).toMatchObject({ step: { index: 2, users: 40 }, ratePerSecond: 300 });
+    expect(slow?.reason).toBe('p95 250 ms is not under the 200 ms objective');
+    // Failing fast breaks it too: 20 of 1 000 answers were not a healthy shop's.
+    const failing = breakingPoint(result({ steps: [step(0, 0, 0, 0, 0), step(1, 30, 1000, 20, 50)] }), slo);
+    expect(failing?.step.index).toBe(1);
+    expect(failing?.reason).toBe('2.00 % of requests failed, not under the 1 % objective');
   });
 
   it('takes quantiles by nearest rank', () => {

@@ -18,6 +18,8 @@ export interface LoadOptions {
   readonly scale?: number;
   /** Called before each step, for progress. */
   readonly onStep?: (progress: StepProgress) => void;
+  /** Called after each step: true ends the run there (k6's `abortOnFail`). */
+  readonly stopAfter?: (step: StepResult) => boolean;
 }
 
 export interface StepProgress {
@@ -56,6 +58,20 @@ export interface LoadResult {
     readonly max: number;
   };
   readonly byRequest: readonly RequestCounts[];
+  /** Each step as it ran: what a stress run's breaking point is read from. */
+  readonly steps: readonly StepResult[];
+}
+
+export interface StepResult {
+  readonly index: number;
+  readonly users: number;
+  readonly startedAt: Date;
+  readonly endedAt: Date;
+  readonly requests: number;
+  /** Answers with another status than a healthy shop's, plus requests without an answer. */
+  readonly failed: number;
+  /** Over the step's answered requests, 0 when none. */
+  readonly p95Ms: number;
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
@@ -130,17 +146,32 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   const startedAt = new Date();
-  for (const [index, step] of steps.entries()) {
+  const stepResults: StepResult[] = [];
+  const totals = () => {
     const all = [...counts.values()];
-    options.onStep?.({
-      index,
-      steps: steps.length,
-      step,
+    return {
       requests: all.reduce((n, c) => n + c.requests, 0),
       unexpected: all.reduce((n, c) => n + c.unexpected, 0),
-    });
+    };
+  };
+  for (const [index, step] of steps.entries()) {
+    const before = { ...totals(), errors, latencies: latencies.length, at: new Date() };
+    options.onStep?.({ index, steps: steps.length, step, ...totals() });
     if (step.users === 0) await new Promise((r) => setTimeout(r, step.seconds * 1000));
     else errors += await runStep(options.target, step, counts, latencies);
+    const after = totals();
+    const own = latencies.slice(before.latencies).sort((a, b) => a - b);
+    const result: StepResult = {
+      index,
+      users: step.users,
+      startedAt: before.at,
+      endedAt: new Date(),
+      requests: after.requests - before.requests,
+      failed: after.unexpected - before.unexpected + (errors - before.errors),
+      p95Ms: round(quantile(own, 0.95)),
+    };
+    stepResults.push(result);
+    if (options.stopAfter?.(result)) break;
   }
   const endedAt = new Date();
   latencies.sort((a, b) => a - b);
@@ -175,7 +206,44 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       max: round(latencies.at(-1) ?? 0),
     },
     byRequest,
+    steps: stepResults,
   };
+}
+
+/** Where a run first broke an objective: the step, its arrival rate and which threshold. */
+export interface BreakingPoint {
+  readonly step: StepResult;
+  /** Requests answered per second in that step. */
+  readonly ratePerSecond: number;
+  readonly reason: string;
+}
+
+/**
+ * The first step that broke one of k6's thresholds (slo.yaml) on its own requests: the breaking point of a
+ * stress run. Null when every step held.
+ */
+export function breakingPoint(result: LoadResult, slo: K6Slo): BreakingPoint | null {
+  for (const step of result.steps) {
+    const reasons = stepBreaks(step, slo);
+    const seconds = (step.endedAt.getTime() - step.startedAt.getTime()) / 1000;
+    if (reasons.length > 0)
+      return { step, ratePerSecond: seconds > 0 ? step.requests / seconds : 0, reason: reasons.join('; ') };
+  }
+  return null;
+}
+
+/** The thresholds one step broke on its own requests (none for an idle step). */
+export function stepBreaks(step: StepResult, slo: K6Slo): string[] {
+  if (step.users === 0 || step.requests === 0) return [];
+  const failed = step.failed / step.requests;
+  const reasons: string[] = [];
+  if (step.p95Ms >= slo.api.latency_p95_ms)
+    reasons.push(`p95 ${step.p95Ms} ms is not under the ${slo.api.latency_p95_ms} ms objective`);
+  if (failed >= slo.api.error_rate_percent / 100)
+    reasons.push(
+      `${(failed * 100).toFixed(2)} % of requests failed, not under the ${slo.api.error_rate_percent} % objective`,
+    );
+  return reasons;
 }
 
 /** The SLO thresholds k6 applies (`thresholds.ts`), on the driver's numbers: one line per broken objective. */
@@ -195,7 +263,12 @@ export function brokenThresholds(result: LoadResult, slo: K6Slo): string[] {
 }
 
 /** Records the run under `dir` (`analyzer/src/runs.ts`): `hotpath analyze --since <id>` judges it. */
-export function recordRun(dir: string, result: LoadResult): { run: RecordedRun; file: string } {
+export function recordRun(
+  dir: string,
+  result: LoadResult,
+  statements?: RecordedRun['statements'],
+  breaking?: BreakingPoint | null,
+): { run: RecordedRun; file: string } {
   const run: RecordedRun = {
     id: runId(result.profile, result.startedAt),
     profile: result.profile,
@@ -207,6 +280,19 @@ export function recordRun(dir: string, result: LoadResult): { run: RecordedRun; 
     unexpected: result.unexpected,
     errors: result.errors,
     latency_ms: result.latencyMs,
+    ...(statements === undefined ? {} : { statements }),
+    ...(breaking === undefined || breaking === null
+      ? {}
+      : {
+          breaking_point: {
+            step: breaking.step.index,
+            users: breaking.step.users,
+            rate_per_s: Math.round(breaking.ratePerSecond * 100) / 100,
+            start: breaking.step.startedAt.toISOString(),
+            end: breaking.step.endedAt.toISOString(),
+            reason: breaking.reason,
+          },
+        }),
   };
   return { run, file: writeRun(dir, run) };
 }

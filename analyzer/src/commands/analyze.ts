@@ -75,6 +75,9 @@ export function analyzeCommand(): Command {
           throw new UsageError(error instanceof Error ? error.message : String(error));
         }
         const since = options.since === undefined ? undefined : resolveSince(options.since, options.runsDir);
+        // A run that broke an objective (a stress run) is judged up to its breaking point: what appeared there.
+        const breaking = since?.run?.breaking_point;
+        const at = since?.at;
         const window = since?.window ?? options.window;
         try {
           new URL(options.prometheus);
@@ -106,6 +109,7 @@ export function analyzeCommand(): Command {
           prometheus: new PrometheusClient({ url: options.prometheus }),
           slo,
           window,
+          ...(at === undefined ? {} : { at }),
           ...(options.database === undefined ? {} : { databaseUrl: options.database }),
           ...(options.databaseService === undefined ? {} : { databaseService: options.databaseService }),
           ...(options.tempo === undefined ? {} : { traces: new TempoClient({ url: options.tempo }) }),
@@ -125,7 +129,16 @@ export function analyzeCommand(): Command {
               'the findings stand, without the code they would name\n',
           );
         }
-        process.stdout.write(render(analysis, options.format));
+        if (breaking === undefined) process.stdout.write(render(analysis, options.format));
+        else if (options.format === 'json') {
+          const report = JSON.parse(render(analysis, 'json')) as Record<string, unknown>;
+          process.stdout.write(`${JSON.stringify({ breaking_point: breaking, ...report }, null, 2)}\n`);
+        } else {
+          const line = `Breaking point of run ${since?.run?.id}: step ${breaking.step + 1}, ${breaking.users} users, ${breaking.rate_per_s} requests/s (${breaking.reason}). The findings up to there:`;
+          process.stdout.write(
+            `${options.format === 'markdown' ? `**${line}**\n\n` : `${line}\n`}${render(analysis, options.format)}`,
+          );
+        }
         const failOn = options.failOn;
         if (failOn !== undefined && analysis.findings.some((f) => RANK[f.severity] >= RANK[failOn])) {
           process.exitCode = 1;

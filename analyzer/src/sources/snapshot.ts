@@ -124,6 +124,11 @@ export interface TakeSnapshotOptions {
   readonly databaseService?: string;
   /** Without it, statements are totals since pg_stat_statements was last reset (and say so). */
   readonly statementHistory?: StatementHistory;
+  /**
+   * The window's statements, measured already (a recorded load-test run's pg_stat_statements deltas): used
+   * instead of reading pg_stat_statements now, which counts up to now, not to the window's end.
+   */
+  readonly statements?: readonly StatementStats[];
   readonly at?: Date;
 }
 
@@ -239,7 +244,10 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
   });
 
   let statements: StatementStats[] = [];
-  if (options.databaseUrl !== undefined) {
+  if (options.statements !== undefined) {
+    statements = [...options.statements];
+    queries.statements = { language: 'sql', text: STATEMENTS_QUERY };
+  } else if (options.databaseUrl !== undefined) {
     const counters = await readStatements({
       databaseUrl: options.databaseUrl,
       ...(options.databaseService === undefined ? {} : { service: options.databaseService }),

@@ -18,6 +18,8 @@ export interface TraceReadOptions {
   readonly tracesPerRoute?: number;
   /** Recent traces of each page's documents read besides (default 10). */
   readonly tracesPerPage?: number;
+  /** A past window's end (the snapshot's `at` when it was taken for then); default now. */
+  readonly until?: Date;
 }
 
 /**
@@ -50,6 +52,7 @@ export async function readTraces(snapshot: Snapshot, options: TraceReadOptions):
       method: r.method,
       limit: options.tracesPerRoute ?? 20,
       sinceSeconds: snapshot.windowSeconds,
+      ...(options.until === undefined ? {} : { until: options.until }),
     });
     for (const t of traces) byId.set(t.traceId, t);
   }
@@ -61,6 +64,7 @@ export async function readTraces(snapshot: Snapshot, options: TraceReadOptions):
       pageLoad: p.page,
       limit: options.tracesPerPage ?? 10,
       sinceSeconds: snapshot.windowSeconds,
+      ...(options.until === undefined ? {} : { until: options.until }),
     });
     for (const t of traces) byId.set(t.traceId, t);
   }

@@ -286,12 +286,15 @@ export class EmbeddedTraceSource implements TraceSource {
 
   /**
    * Traces with a server span of `query` (the conditions of `slowTracesTraceQl`: service job or bare service
-   * name, route, method, duration, page load) that ended within the last `sinceSeconds` by their own clock.
+   * name, route, method, duration, page load) that ended within the `sinceSeconds` before `until` (default: now)
+   * by their own clock.
    */
   #matching(query: TraceQuery): { trace: StoredTrace; matched: Span[] }[] {
     this.#expire();
     const sinceSeconds = query.sinceSeconds ?? DEFAULT_SINCE_SECONDS;
-    const cutoffNs = BigInt(Math.floor(this.#now() - sinceSeconds * 1000)) * 1_000_000n;
+    const untilMs = query.until?.getTime() ?? this.#now();
+    const cutoffNs = BigInt(Math.floor(untilMs - sinceSeconds * 1000)) * 1_000_000n;
+    const untilNs = BigInt(Math.ceil(untilMs)) * 1_000_000n;
     const minDurationMs = query.minDurationMs ?? 0;
     const matches = (s: Span): boolean =>
       (serviceJob(s) === query.service || s.service === query.service) &&
@@ -300,7 +303,7 @@ export class EmbeddedTraceSource implements TraceSource {
       s.durationMs >= minDurationMs;
     const out: { trace: StoredTrace; matched: Span[] }[] = [];
     for (const trace of this.#traces.values()) {
-      if (trace.endNs < cutoffNs) continue;
+      if (trace.endNs < cutoffNs || trace.endNs > untilNs) continue;
       if (
         query.pageLoad !== undefined &&
         !trace.pageLoads.some((s) => s.attributes[ATTR.pageRoute] === query.pageLoad)

@@ -23,8 +23,10 @@ export interface TraceQuery {
   readonly minDurationMs?: number;
   /** At most this many traces (default 20). */
   readonly limit?: number;
-  /** How far back to look (default 3600 s). */
+  /** How far back to look (default 3600 s), from `until`. */
   readonly sinceSeconds?: number;
+  /** The end of the window looked at (default now): a past window, as `hotpath compare` judges. */
+  readonly until?: Date;
 }
 
 /** One matching trace, without its spans. */

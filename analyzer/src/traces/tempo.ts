@@ -237,10 +237,11 @@ export class TempoClient implements TraceSource {
   }
 }
 
-function searchOptions(query: TraceQuery): { limit?: number; sinceSeconds?: number } {
+function searchOptions(query: TraceQuery): { limit?: number; sinceSeconds?: number; now?: Date } {
   return {
     ...(query.limit === undefined ? {} : { limit: query.limit }),
     ...(query.sinceSeconds === undefined ? {} : { sinceSeconds: query.sinceSeconds }),
+    ...(query.until === undefined ? {} : { now: query.until }),
   };
 }
 

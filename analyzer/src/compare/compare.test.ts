@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import type { Finding } from '../types.ts';
+import {
+  bucketCounts,
+  type CompareWindow,
+  causeOf,
+  type RouteComparison,
+  resolveWindow,
+  type StatementComparison,
+} from './compare.ts';
+
+const route = (over: Partial<RouteComparison> = {}): RouteComparison => ({
+  service: 'shop',
+  subject: 'GET /customers/:id/orders',
+  baseline: {
+    requests: 600,
+    ratePerSecond: 10,
+    p50Seconds: 0.002,
+    p95Seconds: 0.004,
+    meanSeconds: 0.003,
+    errorRatio: 0,
+  },
+  candidate: {
+    requests: 600,
+    ratePerSecond: 10,
+    p50Seconds: 0.09,
+    p95Seconds: 0.2,
+    meanSeconds: 0.103,
+    errorRatio: 0,
+  },
+  verdicts: [],
+  regressed: true,
+  ...over,
+});
+const statement = (over: Partial<StatementComparison> = {}): StatementComparison => ({
+  fingerprint: 'abc',
+  query: 'SELECT * FROM orders WHERE customer_id = $1',
+  database: 'shop',
+  service: 'shop',
+  baseline: { calls: 600, meanMs: 0.05, stddevMs: 0.01, callsPerRequest: 0.125 },
+  candidate: { calls: 600, meanMs: 95, stddevMs: 10, callsPerRequest: 0.125 },
+  verdicts: [],
+  regressed: true,
+  // 10 calls a second, 95 ms more each.
+  addedMsPerSecond: 950,
+  ...over,
+});
+const finding = (over: Partial<Finding>): Finding => ({
+  id: 'x',
+  kind: 'missing-index',
+  layer: 'database',
+  service: 'shop',
+  subject: 'public.orders (customer_id)',
+  severity: 'critical',
+  impact: 1,
+  title: 'Missing index on orders (customer_id)',
+  summary: '',
+  evidence: { values: { fingerprints: 'zzz\nabc' }, window: '60s', queries: [] },
+  recommendations: [
+    {
+      action: 'Create the index',
+      artifact: 'CREATE INDEX …',
+      expectedGain: '',
+      confidence: 'high',
+      verify: '',
+    },
+  ],
+  ...over,
+});
+
+describe('the cause of a regressed route', () => {
+  it('is the pipeline’s finding that absorbed the route, with its statement’s before and after', () => {
+    const absorbing = finding({
+      evidence: {
+        values: { fingerprints: 'abc' },
+        window: '60s',
+        queries: [],
+        symptoms: [
+          { kind: 'slow-endpoint', subject: 'GET /customers/:id/orders', title: '', impact: 1, values: {} },
+        ],
+      },
+    });
+    const cause = causeOf(route(), [absorbing], [statement()]);
+    expect(cause).toMatchObject({ basis: 'pipeline', statement: 'abc', finding: { kind: 'missing-index' } });
+    expect(cause?.text).toBe(
+      'Missing index on orders (customer_id): statement SELECT * FROM orders WHERE customer_id = $1 now takes 95 ms, was 0.05 ms',
+    );
+  });
+
+  it('else the statement whose added time is most of the route’s, and the finding on it', () => {
+    // The route adds (103 − 3) ms × 10/s = 1 000 ms a second; the statement 950: most of it.
+    const cause = causeOf(route(), [finding({})], [statement()]);
+    expect(cause).toMatchObject({
+      basis: 'accounting',
+      statement: 'abc',
+      finding: { kind: 'missing-index' },
+    });
+    expect(cause?.text).toMatch(
+      /adds 950 ms of database time a second, the route 1000 ms of latency a second; Missing index/,
+    );
+    // A statement that adds less than half of the route's time is not its cause: something else is larger.
+    expect(causeOf(route(), [], [statement({ addedMsPerSecond: 400 })])).toBeUndefined();
+    // Nor one that did not regress, nor the route's own finding.
+    expect(causeOf(route(), [], [statement({ regressed: false })])).toBeUndefined();
+    const own = finding({
+      kind: 'slow-endpoint',
+      subject: 'GET /customers/:id/orders',
+      evidence: {
+        values: {},
+        window: '60s',
+        queries: [],
+        symptoms: [
+          { kind: 'slow-endpoint', subject: 'GET /customers/:id/orders', title: '', impact: 1, values: {} },
+        ],
+      },
+    });
+    expect(causeOf(route(), [own], [])).toBeUndefined();
+  });
+});
+
+describe('comparison inputs', () => {
+  it('turns increase()’s fractional cumulative buckets into whole requests per bucket', () => {
+    const le = (l: string, value: number) => ({ labels: { le: l }, value });
+    expect(bucketCounts([le('+Inf', 10.4), le('0.01', 3.2), le('0.005', 2.6), le('0.025', 9.9)])).toEqual({
+      bounds: [0.005, 0.01, 0.025, Number.POSITIVE_INFINITY],
+      counts: [3, 0, 7, 0],
+    });
+  });
+
+  it('reads a window as <ISO start>/<ISO end>', () => {
+    const w: CompareWindow = resolveWindow(
+      '--baseline',
+      '2026-12-01T10:00:00Z/2026-12-01T10:05:00Z',
+      '/nonexistent',
+      new Date('2026-12-02T00:00:00Z'),
+    );
+    expect([w.start.toISOString(), w.end.toISOString()]).toEqual([
+      '2026-12-01T10:00:00.000Z',
+      '2026-12-01T10:05:00.000Z',
+    ]);
+  });
+});
