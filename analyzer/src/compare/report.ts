@@ -29,7 +29,8 @@ export const METHOD = [
   `Method: one-sided tests, the candidate against the baseline, Holm-corrected over the whole comparison (α = ${ALPHA}).`,
   `Latency: Mann–Whitney U on the histogram buckets, effect Vargha–Delaney A ≥ ${EFFECT.a}; the tail: requests above the`,
   `baseline's p95 bucket, and errors: two proportions, Cohen's h ≥ ${EFFECT.h}; throughput: two Poisson rates, h ≥ ${EFFECT.h};`,
-  `statements: Welch on pg_stat_statements means, Cohen's d ≥ ${EFFECT.d}, and calls per request as rates, h ≥ ${EFFECT.h}.`,
+  `statements: Welch on pg_stat_statements means, Cohen's d ≥ ${EFFECT.d} and slower by advice_min_share_percent of`,
+  `query_p95_ms (slo.yaml), and calls per request as rates, h ≥ ${EFFECT.h}.`,
 ].join('\n');
 
 function table(rows: readonly (readonly string[])[]): string {
