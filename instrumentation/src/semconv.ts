@@ -461,15 +461,14 @@ export const PROMETHEUS_SERIES = {
   prometheusHttpRequests: 'prometheus_http_requests_total',
   prometheusTsdbOutOfOrderSamples: 'prometheus_tsdb_out_of_order_samples_total',
   /**
-   * k6 results over remote write (`-o experimental-prometheus-rw`, K6_PROMETHEUS_RW_TREND_STATS=p(50),p(95),
-   * p(99),max): trends become one gauge per stat, in seconds. Labels: testid, scenario, name, method, status.
+   * k6 results over remote write (`-o experimental-prometheus-rw`, K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM=
+   * true): a trend is one native histogram under the metric's own name, time trends in seconds (the output's
+   * `nativeHistogramSink`), so quantiles aggregate across series and runs, which per-stat gauges cannot. Labels:
+   * testid, scenario, name, method, status.
    */
   k6HttpRequests: 'k6_http_reqs_total',
   k6HttpRequestFailedRate: 'k6_http_req_failed_rate',
-  k6HttpRequestDurationP50: 'k6_http_req_duration_p50',
-  k6HttpRequestDurationP95: 'k6_http_req_duration_p95',
-  k6HttpRequestDurationP99: 'k6_http_req_duration_p99',
-  k6HttpRequestDurationMax: 'k6_http_req_duration_max',
+  k6HttpRequestDuration: 'k6_http_req_duration',
   k6Vus: 'k6_vus',
   k6Iterations: 'k6_iterations_total',
   k6ChecksRate: 'k6_checks_rate',

@@ -65,12 +65,13 @@ export function loadTestsDashboard(slo: SloFile): Record<string, unknown> {
         description: `Request duration as k6 measured it (network included), per request name. Objective: p95 < ${api.latency_p95_ms} ms.`,
         unit: 's',
         targets: [
+          // A native histogram: the quantile of the sum over series (no `le`), exact across VUs and instances.
           promTarget(
-            `max by (testid, name) (${selector(K6.k6HttpRequestDurationP95, BY_TEST)})`,
+            `histogram_quantile(0.95, sum by (testid, name) (${rate(K6.k6HttpRequestDuration, BY_TEST)}))`,
             `${BY_NAME} p95`,
           ),
           promTarget(
-            `max by (testid, name) (${selector(K6.k6HttpRequestDurationP99, BY_TEST)})`,
+            `histogram_quantile(0.99, sum by (testid, name) (${rate(K6.k6HttpRequestDuration, BY_TEST)}))`,
             `${BY_NAME} p99`,
           ),
         ],
