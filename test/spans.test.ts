@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYNTHETIC_HEADERS } from '../k6/lib/visit.ts';
 import type { DemoProcess } from '../scripts/lib/demo.ts';
 import { type CapturedSpan, eventually, startOtlpCapture, startTestDemo } from './harness.ts';
 
@@ -34,6 +35,8 @@ describe('spans of a demo request, received over OTLP', () => {
       return { server: server as CapturedSpan, children };
     });
     expect(server.name).toBe('GET /api/customers/:id/orders');
+    // A user's request: not marked as a load test.
+    expect(server.attributes['hotpath.synthetic']).toBeUndefined();
     expect(server.resource['service.name']).toBe(demo.service);
     expect(server.resource['service.instance.id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(server.resource['deployment.environment.name']).toBe(process.env.NODE_ENV ?? 'development');
@@ -57,5 +60,18 @@ describe('spans of a demo request, received over OTLP', () => {
       spans.filter((s) => s.resource['service.name'] === demo.service && s.name.includes('middleware')),
     ).toEqual([]);
     expect(spans.map((s) => s.kind).sort()).toEqual([SERVER, CLIENT].sort());
+  });
+
+  it('marks the server span of a load-test request (the baggage k6 sends) as synthetic', async () => {
+    const response = await fetch(`${demo.url}/api/products/5/stock`, { headers: SYNTHETIC_HEADERS });
+    expect(response.status).toBe(200);
+    const server = await eventually(async () => {
+      const found = capture
+        .spans()
+        .find((s) => s.kind === SERVER && s.attributes['http.route'] === '/api/products/:id/stock');
+      expect(found).toBeDefined();
+      return found as CapturedSpan;
+    });
+    expect(server.attributes['hotpath.synthetic']).toBe(true);
   });
 });

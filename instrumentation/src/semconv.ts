@@ -63,6 +63,8 @@ export const ATTR = {
   /** On a `browser.page_load` span: the page's time to first byte, in seconds. */
   pageTtfb: 'browser.page.ttfb',
   rejectReason: 'hotpath.reject.reason',
+  /** On a server span: the request came from a load test (W3C Baggage `hotpath.synthetic=true`). */
+  hotpathSynthetic: 'hotpath.synthetic',
   findingLayer: 'hotpath.finding.layer',
   findingKind: 'hotpath.finding.kind',
   findingSeverity: 'hotpath.finding.severity',

@@ -28,6 +28,7 @@ import { poolOfQuery } from './pool-wait.ts';
 import { profilingConfig, startProfiling } from './profiling.ts';
 import { RuntimeLimitsInstrumentation } from './runtime-limits-instrumentation.ts';
 import { ALL_METRICS, ATTR } from './semconv.ts';
+import { syntheticAttributes } from './synthetic.ts';
 import type { TelemetryHandle, TelemetryOptions } from './types.ts';
 
 /** One SDK per process, whether started by `register` or by the app: a second call returns the first handle. */
@@ -94,7 +95,11 @@ function isIgnoredIncoming(config: TelemetryConfig, request: IncomingMessage): b
 
 function instrumentations(config: TelemetryConfig) {
   return [
-    new HttpInstrumentation({ ignoreIncomingRequestHook: (request) => isIgnoredIncoming(config, request) }),
+    new HttpInstrumentation({
+      ignoreIncomingRequestHook: (request) => isIgnoredIncoming(config, request),
+      // Load-test requests say so on their server span (synthetic.ts).
+      startIncomingSpanHook: (request) => syntheticAttributes(request.headers),
+    }),
     // The route template still reaches the server span and the duration metric: the express instrumentation
     // records it before it checks whether a layer is ignored. A span per layer costs a large share of the
     // per-request overhead and says little (`npm run bench` compares with the stock setup).
