@@ -7,14 +7,21 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { METRICS, prometheusSeries } from '@hotpath/instrumentation';
+import express from 'express';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hotpath } from '../analyzer/src/commands/run-cli.ts';
-import type { Comparison } from '../analyzer/src/compare/compare.ts';
+import { type Comparison, compare as compareRuns, resolveWindow } from '../analyzer/src/compare/compare.ts';
 import type { RecordedRun } from '../analyzer/src/runs.ts';
+import { loadSlo } from '../analyzer/src/slo.ts';
+import { PrometheusClient } from '../analyzer/src/sources/prometheus.ts';
+import { EmbeddedTraceSource } from '../analyzer/src/traces/embedded.ts';
+import { otlpTracesRouter } from '../analyzer/src/traces/otlp-receiver.ts';
 import { VISIT } from '../k6/lib/visit.ts';
 import { REPO_ROOT } from '../scripts/lib/demo.ts';
 import { freePort } from '../scripts/lib/process.ts';
@@ -41,13 +48,24 @@ describe('npm run load, and hotpath compare on its runs', () => {
   let demo: Awaited<ReturnType<typeof startTestDemo>>;
   const dir = mkdtempSync(join(tmpdir(), 'hotpath-runs-'));
   const runs: RecordedRun[] = [];
+  // The demo's traces, received here by the analyzer's own OTLP receiver into its embedded trace source: what
+  // compare's pipeline reads to tie a route to its statement by the trace, not by the numbers.
+  const traces = new EmbeddedTraceSource();
+  let receiver: Server | undefined;
 
   beforeAll(async () => {
-    demo = await startTestDemo();
+    const app = express();
+    app.use(otlpTracesRouter({ source: traces }));
+    const server = app.listen(0, '127.0.0.1');
+    receiver = server;
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as AddressInfo;
+    demo = await startTestDemo({ otlpEndpoint: `http://127.0.0.1:${port}` });
     await scraped(demo.service);
   });
   afterAll(async () => {
     await demo?.stop();
+    receiver?.close();
   });
 
   /** One benchmark run (one user, a visit a second) of 30 s, recorded with the database's statements. */
@@ -158,6 +176,26 @@ describe('npm run load, and hotpath compare on its runs', () => {
         new RegExp(`^${demo.service} GET /api/customers/:id/orders: p95 \\+\\d+ % \\(.+ → .+\\): statement `),
       ),
     ]);
+    // With the candidate window's traces, the pipeline itself ties the route to the statement: the missing
+    // index absorbs the route's regression (its statement holds most of the route's time in the traces).
+    const withTraces = await compareRuns({
+      prometheus: new PrometheusClient({ url: inject('prometheusUrl') }),
+      baseline: resolveWindow('--baseline', baseline.id, dir),
+      candidate: resolveWindow('--candidate', candidate.id, dir),
+      service: demo.service,
+      analysis: { slo: loadSlo(), databaseUrl: demo.databaseUrl, databaseService: demo.service, traces },
+    });
+    console.log(
+      `[compare] with traces, the pipeline found: ${withTraces.findings.map((f) => `${f.kind} ${f.subject} (absorbs ${(f.evidence.symptoms ?? []).map((x) => `${x.kind} ${x.subject}`).join(', ')}) ${JSON.stringify(f.evidence.values).slice(0, 300)}`).join('; ')}; notes: ${withTraces.notes.join('; ')}`,
+    );
+    const traced = withTraces.routes.filter((r) => r.regressed);
+    expect(traced.map((r) => r.subject)).toEqual(['GET /api/customers/:id/orders']);
+    expect(traced[0]?.cause).toMatchObject({
+      basis: 'pipeline',
+      statement: statements[0]?.fingerprint,
+      finding: { kind: 'missing-index' },
+    });
+    console.log(`[compare] with traces: ${withTraces.regressions.join('; ')}`);
   });
 
   it('refuses an unknown profile and a target that is not there, with a message and no stack', async () => {

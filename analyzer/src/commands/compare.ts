@@ -36,7 +36,10 @@ export function compareCommand(): Command {
         'the app database (read-only): lets the root-cause pipeline plan the regressed statements',
       ).env('APP_DATABASE_URL'),
     )
-    .option('--database-service <job>', 'the service (Prometheus job) the database belongs to')
+    .option(
+      '--database-service <job>',
+      'the service (Prometheus job) the database belongs to (default: --service, else the database name)',
+    )
     .option('--tempo <url>', 'Tempo base URL: traces tie a regressed route to its statement')
     .option(
       '--service <job>',
@@ -78,7 +81,9 @@ export function compareCommand(): Command {
           analysis: {
             slo,
             ...(options.database === undefined ? {} : { databaseUrl: options.database }),
-            ...(options.databaseService === undefined ? {} : { databaseService: options.databaseService }),
+            ...((options.databaseService ?? options.service) === undefined
+              ? {}
+              : { databaseService: (options.databaseService ?? options.service) as string }),
             ...(traces === undefined ? {} : { traces }),
           },
         });

@@ -482,8 +482,13 @@ export async function compare(options: CompareOptions): Promise<Comparison> {
   }
 
   const statements: (Omit<StatementComparison, 'regressed'> & { verdicts: Verdict[] })[] = [];
-  const bs = baseline.run?.statements;
-  const cs = candidate.run?.statements;
+  // The runs' statements belong to the database's service (the database name unless told): the one the
+  // pipeline ties to routes by their Prometheus job.
+  const owner = options.analysis?.databaseService;
+  const owned = (list: readonly StatementStats[] | undefined) =>
+    owner === undefined || list === undefined ? list : list.map((s) => ({ ...s, service: owner }));
+  const bs = owned(baseline.run?.statements);
+  const cs = owned(candidate.run?.statements);
   if (bs === undefined || cs === undefined) {
     notes.push(
       'statements not compared: record both runs with npm run load -- --database <url> (pg_stat_statements at their start and end)',
