@@ -5,7 +5,6 @@
  *
  *   npm run demo -- [--scenarios a,b] [--port 3000] [--rate 10] [--duration 0] [--no-traffic]
  */
-import { parseArgs } from 'node:util';
 import { analyze } from '../analyzer/src/analyze.ts';
 import { rank } from '../analyzer/src/findings.ts';
 import { render } from '../analyzer/src/report.ts';
@@ -14,6 +13,7 @@ import { PrometheusClient } from '../analyzer/src/sources/prometheus.ts';
 import type { Finding } from '../analyzer/src/types.ts';
 import { parseScenarioList, SCENARIO_NAMES } from '../demo/src/scenarios.ts';
 import { type AnalyzerProcess, startAnalyzer } from './lib/analyzer.ts';
+import { parseCli } from './lib/cli.ts';
 import { type DemoProcess, startDemo } from './lib/demo.ts';
 import { createDatabase, type PostgresServer, startPostgres, withClient } from './lib/postgres.ts';
 import { type PrometheusServer, startPrometheus } from './lib/prometheus.ts';
@@ -34,24 +34,18 @@ function fail(message: string): never {
 }
 
 function parseOptions() {
-  let values: ReturnType<typeof parseArgs<{ options: typeof spec }>>['values'];
-  const spec = {
-    scenarios: { type: 'string', default: process.env.DEMO_SCENARIOS ?? '' },
-    port: { type: 'string', default: '3000' },
-    rate: { type: 'string', default: '10' },
-    duration: { type: 'string', default: '0' },
-    'no-traffic': { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  } as const;
-  try {
-    ({ values } = parseArgs({ options: spec, allowPositionals: false }));
-  } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+  const values = parseCli(
+    {
+      scenarios: { type: 'string', default: process.env.DEMO_SCENARIOS ?? '' },
+      port: { type: 'string', default: '3000' },
+      rate: { type: 'string', default: '10' },
+      duration: { type: 'string', default: '0' },
+      'no-traffic': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    } as const,
+    USAGE,
+    fail,
+  );
   const number = (name: string, raw: string, min: number) => {
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min) fail(`--${name} must be a whole number >= ${min}, got "${raw}"`);

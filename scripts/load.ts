@@ -10,11 +10,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DEFAULT_RUNS_DIR } from '../analyzer/src/runs.ts';
 import { readStatements, type StatementSample, statementStats } from '../analyzer/src/sources/statements.ts';
 import { PROFILES, type ProfileName, profileSeconds, profileSteps } from '../k6/lib/profiles.ts';
 import type { K6Slo } from '../k6/lib/thresholds.ts';
+import { parseCli } from './lib/cli.ts';
 import {
   breakingPoint,
   brokenThresholds,
@@ -43,25 +43,19 @@ function fail(message: string): never {
 }
 
 function options() {
-  const spec = {
-    profile: { type: 'string' },
-    target: { type: 'string' },
-    scale: { type: 'string', default: '1' },
-    'runs-dir': { type: 'string', default: DEFAULT_RUNS_DIR },
-    database: { type: 'string' },
-    'stop-at-break': { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  } as const;
-  let values: ReturnType<typeof parseArgs<{ options: typeof spec }>>['values'];
-  try {
-    ({ values } = parseArgs({ options: spec, allowPositionals: false }));
-  } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+  const values = parseCli(
+    {
+      profile: { type: 'string' },
+      target: { type: 'string' },
+      scale: { type: 'string', default: '1' },
+      'runs-dir': { type: 'string', default: DEFAULT_RUNS_DIR },
+      database: { type: 'string' },
+      'stop-at-break': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    } as const,
+    USAGE,
+    fail,
+  );
   if (values.profile === undefined) fail('--profile is required');
   if (!(NAMES as string[]).includes(values.profile))
     fail(`unknown profile "${values.profile}" (known: ${NAMES.join(', ')})`);

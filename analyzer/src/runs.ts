@@ -9,6 +9,9 @@ import { UsageError } from './errors.ts';
 
 export const DEFAULT_RUNS_DIR = join('.hotpath', 'runs');
 
+/** A run's id: the profile and its start to the second (`runId`). */
+export const RUN_ID = /^[a-z]+-\d{8}T\d{6}Z$/;
+
 const latency = z.object({ p50: z.number(), p95: z.number(), p99: z.number(), max: z.number() });
 /** A statement's pg_stat_statements delta over the run (`StatementStats`, scope `window`). */
 const statement = z.object({
@@ -25,7 +28,7 @@ const statement = z.object({
   scope: z.enum(['window', 'since-reset']),
 });
 const runSchema = z.object({
-  id: z.string().regex(/^[a-z]+-\d{8}T\d{6}Z$/),
+  id: z.string().regex(RUN_ID),
   profile: z.string(),
   target: z.url(),
   scale: z.number().positive(),
@@ -119,7 +122,7 @@ export function resolveSince(
 ): { readonly start: Date; readonly window: string; readonly run?: RecordedRun; readonly at?: Date } {
   let start: Date;
   let run: RecordedRun | undefined;
-  if (/^[a-z]+-\d{8}T\d{6}Z$/.test(value)) {
+  if (RUN_ID.test(value)) {
     run = readRun(dir, value);
     start = new Date(run.start);
   } else {

@@ -12,7 +12,7 @@ import { type Analysis, type AnalysisOptions, analyze } from '../analyze.ts';
 import { UsageError } from '../errors.ts';
 import { formatSeconds, serviceNameOf, shortSql } from '../findings.ts';
 import { limitsFor } from '../limits.ts';
-import { MIN_SINCE_SECONDS, type RecordedRun, readRun } from '../runs.ts';
+import { MIN_SINCE_SECONDS, type RecordedRun, RUN_ID, readRun } from '../runs.ts';
 import { objectivesFor } from '../slo.ts';
 import type { PrometheusClient, PrometheusSample } from '../sources/prometheus.ts';
 import type { Finding, StatementStats } from '../types.ts';
@@ -45,7 +45,7 @@ export function resolveWindow(
   now: Date = new Date(),
 ): CompareWindow {
   let window: CompareWindow;
-  if (/^[a-z]+-\d{8}T\d{6}Z$/.test(value)) {
+  if (RUN_ID.test(value)) {
     const run = readRun(runsDir, value);
     window = { label: run.id, start: new Date(run.start), end: new Date(run.end), run };
   } else {
