@@ -8,7 +8,7 @@
 # without it), so on these machines metrics are pulled: see README "Pull mode".
 set -euo pipefail
 
-packages=(postgresql-15 postgresql-15-hypopg prometheus chromium)
+packages=(postgresql-15 postgresql-15-hypopg prometheus prometheus-alertmanager chromium)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -51,6 +51,57 @@ const overrides = z.strictObject({
   runtime: runtime.partial().optional(),
 });
 
+const clock = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a time of day like 07:00 (24:00 ends a day)');
+const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
+/** One stretch of the quiet hours, in Alertmanager's `time_interval` shape (Grafana's mute timing is the same). */
+const quietInterval = z
+  .strictObject({
+    times: z
+      .array(z.strictObject({ start_time: clock, end_time: clock }))
+      .min(1)
+      .optional(),
+    weekdays: z.array(z.enum(WEEKDAYS)).min(1).optional(),
+  })
+  .refine((i) => i.times !== undefined || i.weekdays !== undefined, 'give times, weekdays or both');
+
+/**
+ * How alerts are delivered (both alert paths read it: Grafana's provisioning and Prometheus + Alertmanager).
+ * Optional so SLO files written before it stay valid; the defaults are the ones slo.yaml states.
+ */
+const alerting = z.strictObject({
+  // How long a condition must hold before its alert fires (`for:`), per objective.
+  for: z
+    .strictObject({
+      api_latency: duration.default('2m'),
+      error_budget: duration.default('2m'),
+      database_latency: duration.default('2m'),
+      event_loop: duration.default('1m'),
+      heap_growth: duration.default('10m'),
+      cpu: duration.default('5m'),
+      frontend: duration.default('5m'),
+      findings: duration.default('0s'),
+      pipeline: duration.default('5m'),
+    })
+    .prefault({}),
+  group_wait: duration.default('30s'),
+  group_interval: duration.default('5m'),
+  repeat_interval: z
+    .strictObject({ critical: duration.default('1h'), warning: duration.default('4h') })
+    .prefault({}),
+  // When warnings wait (criticals never do). `location` is an IANA time zone.
+  quiet_hours: z
+    .strictObject({ location: z.string().min(1).default('UTC'), intervals: z.array(quietInterval) })
+    .prefault({
+      intervals: [
+        { times: [{ start_time: '20:00', end_time: '24:00' }] },
+        { times: [{ start_time: '00:00', end_time: '07:00' }] },
+        { weekdays: ['saturday', 'sunday'] },
+      ],
+    }),
+});
+
 const sloFileSchema = z.strictObject({
   defaults: objectives,
   error_budget: z.strictObject({
@@ -65,6 +116,7 @@ const sloFileSchema = z.strictObject({
       )
       .min(1),
   }),
+  alerting: alerting.prefault({}),
   services: z.record(z.string().min(1), overrides).default({}),
 });
 
@@ -73,6 +125,7 @@ export type Objectives = z.infer<typeof objectives>;
 /** The whole SLO file, validated. */
 export type SloFile = z.infer<typeof sloFileSchema>;
 export type BurnRate = SloFile['error_budget']['burn_rates'][number];
+export type Alerting = SloFile['alerting'];
 
 /** The SLO file could not be read or is invalid; `problems` lists every issue with its path. */
 export class SloError extends Error {

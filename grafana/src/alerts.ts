@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { type BurnRate, loadSlo, type Objectives, objectivesFor, type SloFile } from '@hotpath/analyzer/slo';
 import {
+  ATTR,
   METRICS,
   PROMETHEUS_SERIES,
   prometheusName,
@@ -24,14 +25,41 @@ import { DATASOURCE_UIDS } from './datasources.ts';
 
 export type Severity = 'critical' | 'warning';
 
+/** What an alert is about: one per objective (or pipeline part); both severities of one objective share it. */
+export type Objective =
+  | 'api-latency'
+  | 'error-budget'
+  | 'database-latency'
+  | 'event-loop'
+  | 'heap-growth'
+  | 'cpu'
+  | 'page-load'
+  | 'lcp'
+  | 'findings'
+  | 'analyzer'
+  | 'collector'
+  | 'prometheus-ingestion';
+
 /** One alert rule: query → last value → `value > threshold`. */
 export interface AlertRuleSpec {
   readonly uid: string;
+  /** The Prometheus alert name (and label `alertname`): the objective in CamelCase, shared by its severities. */
+  readonly alertname: string;
+  readonly objective: Objective;
+  /** Whose objectives the rule applies: a service with its own (slo.yaml `services`), `default`, or `all`. */
+  readonly scope: string;
   readonly title: string;
   readonly severity: Severity;
   readonly datasource: 'prometheus' | 'findings';
   /** PromQL (instant) or SQL returning one numeric `value` column. */
   readonly query: string;
+  /**
+   * For a rule on the findings database: the same condition in PromQL, on the analyzer's
+   * `hotpath.findings.open` gauge, for the Prometheus rule files (Prometheus cannot run SQL).
+   */
+  readonly promql?: string;
+  /** The label naming the alert's subject (a route, a page), for the link to the analyzer's finding. */
+  readonly subjectLabel?: string;
   readonly threshold: number;
   readonly for: string;
   readonly summary: string;
@@ -47,7 +75,17 @@ export interface AlertRuleSpec {
 }
 
 const FOLDER = 'Hotpath';
+
+/** `api-latency` → `HotpathApiLatency`. */
+export function alertName(objective: Objective): string {
+  return `Hotpath${objective.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}`;
+}
+const about = (objective: Objective) => ({ objective, alertname: alertName(objective) });
 const HTTP = METRICS.httpServerRequestDuration;
+const FINDINGS_OPEN = prometheusName(METRICS.hotpathFindingsOpen);
+// Metric attributes become labels with dots as underscores (the pull and OTLP paths agree on it).
+const FINDING_SEVERITY = ATTR.findingSeverity.replaceAll('.', '_');
+const FINDING_SERVICE = ATTR.serviceName.replaceAll('.', '_');
 const ms = (v: number) => v / 1000;
 
 /** Services with their own objectives, and the matcher for "everyone else". */
@@ -86,19 +124,24 @@ function burnRateRules(
   matcher: string,
   o: Objectives,
   burnRates: readonly BurnRate[],
+  holdFor: string,
 ): AlertRuleSpec[] {
   const budget = o.api.error_rate_percent / 100;
   return burnRates.map((b) => {
     const threshold = Number((b.factor * budget).toFixed(6));
     return {
       uid: `hp-burn-${b.severity}-${scopeId}`,
+      ...about('error-budget'),
+      scope,
       title: `API error budget burning ${b.factor}× (${b.long_window}/${b.short_window}) — ${scope}`,
       severity: b.severity,
       datasource: 'prometheus',
       // Both windows must burn: the long one proves it matters, the short one that it is still happening.
-      query: `(${errorRatio(b.long_window, matcher)}) and (${errorRatio(b.short_window, matcher)}) > ${threshold}`,
+      // (`and` binds looser than `>`: each window carries its own comparison, or the long one would go unjudged.)
+      query: `(${errorRatio(b.long_window, matcher)}) > ${threshold} and (${errorRatio(b.short_window, matcher)}) > ${threshold}`,
       threshold,
-      for: '0s',
+      for: holdFor,
+      subjectLabel: 'http_route',
       summary:
         '{{ $labels.job }} {{ $labels.http_route }}: 5xx ratio {{ humanizePercentage $values.B.Value }}',
       description:
@@ -116,10 +159,13 @@ function burnRateRules(
 /** The alert rules the SLO file implies. */
 export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
   const rules: AlertRuleSpec[] = [];
+  const holdFor = slo.alerting.for;
   for (const { name, id, matcher, objectives: o } of serviceScopes(slo)) {
     const p95 = ms(o.api.latency_p95_ms);
     rules.push({
       uid: `hp-api-p95-${id}`,
+      ...about('api-latency'),
+      scope: name,
       title: `API p95 latency over ${o.api.latency_p95_ms} ms — ${name}`,
       severity: 'warning',
       datasource: 'prometheus',
@@ -128,7 +174,8 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
         `${RECORDED.routeP95}{${matcher}} > ${p95} and on (job, http_route, http_request_method) ` +
         `${RECORDED.routeRequestRate}{${matcher}} > ${o.api.min_request_rate_per_s}`,
       threshold: p95,
-      for: '2m',
+      for: holdFor.api_latency,
+      subjectLabel: 'http_route',
       summary:
         '{{ $labels.job }} {{ $labels.http_request_method }} {{ $labels.http_route }}: p95 {{ humanizeDuration $values.B.Value }}',
       description:
@@ -139,16 +186,18 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
       panelTitle: 'p95 by route, with exemplars',
       firesWith: { scenario: 'slow-endpoint' },
     });
-    rules.push(...burnRateRules(name, id, matcher, o, slo.error_budget.burn_rates));
+    rules.push(...burnRateRules(name, id, matcher, o, slo.error_budget.burn_rates, holdFor.error_budget));
     const db = ms(o.database.query_p95_ms);
     rules.push({
       uid: `hp-db-p95-${id}`,
+      ...about('database-latency'),
+      scope: name,
       title: `DB query p95 over ${o.database.query_p95_ms} ms — ${name}`,
       severity: 'warning',
       datasource: 'prometheus',
       query: `${RECORDED.dbP95}{${matcher}} > ${db}`,
       threshold: db,
-      for: '2m',
+      for: holdFor.database_latency,
       summary:
         '{{ $labels.job }} {{ $labels.db_operation_name }} on {{ $labels.db_namespace }}: p95 {{ humanizeDuration $values.B.Value }}',
       description:
@@ -163,12 +212,14 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
     const loop = ms(o.runtime.event_loop_p99_ms);
     rules.push({
       uid: `hp-event-loop-p99-${id}`,
+      ...about('event-loop'),
+      scope: name,
       title: `Event-loop delay p99 over ${o.runtime.event_loop_p99_ms} ms — ${name}`,
       severity: 'critical',
       datasource: 'prometheus',
       query: `max by (job, instance) (max_over_time(${prometheusName(METRICS.nodejsEventloopDelayP99)}{${matcher}}[1m])) > ${loop}`,
       threshold: loop,
-      for: '1m',
+      for: holdFor.event_loop,
       summary:
         '{{ $labels.job }} {{ $labels.instance }}: event loop blocked, p99 delay {{ humanizeDuration $values.B.Value }}',
       description:
@@ -183,6 +234,8 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
     const live = prometheusName(METRICS.hotpathV8jsHeapLive);
     rules.push({
       uid: `hp-heap-growth-${id}`,
+      ...about('heap-growth'),
+      scope: name,
       title: `Heap growing over ${o.runtime.heap_growth_mb_per_hour} MB/h — ${name}`,
       severity: 'warning',
       datasource: 'prometheus',
@@ -193,7 +246,7 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
       query:
         `deriv(${live}{${matcher}}[10m]) * 3600 > ${growth} ` + `and changes(${live}{${matcher}}[10m]) >= 2`,
       threshold: growth,
-      for: '10m',
+      for: holdFor.heap_growth,
       summary:
         '{{ $labels.job }} {{ $labels.instance }}: heap after GC grows {{ humanize $values.B.Value }}B/h',
       description:
@@ -207,13 +260,15 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
     const cpu = o.runtime.cpu_utilization_percent / 100;
     rules.push({
       uid: `hp-cpu-${id}`,
+      ...about('cpu'),
+      scope: name,
       title: `CPU over ${o.runtime.cpu_utilization_percent} % of one core — ${name}`,
       severity: 'warning',
       datasource: 'prometheus',
       // Cores used by the process; JavaScript runs on one thread, so one core is the ceiling that matters.
       query: `sum by (job, instance) (rate(${prometheusName(METRICS.processCpuTime)}{${matcher}}[1m])) > ${cpu}`,
       threshold: cpu,
-      for: '5m',
+      for: holdFor.cpu,
       summary: '{{ $labels.job }} {{ $labels.instance }}: {{ humanizePercentage $values.B.Value }} of a core',
       description:
         'The process uses (nearly) a whole core: its JavaScript thread is saturated and latency grows with load. ' +
@@ -225,12 +280,15 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
     const pageLoad = ms(o.frontend.page_load_p75_ms);
     rules.push({
       uid: `hp-page-load-p75-${id}`,
+      ...about('page-load'),
+      scope: name,
       title: `Page load p75 over ${o.frontend.page_load_p75_ms / 1000} s — ${name}`,
       severity: 'warning',
       datasource: 'prometheus',
       query: `histogram_quantile(0.75, sum by (job, page_route, le) (rate(${prometheusSeries(METRICS.browserPageLoadDuration, 'bucket')}{${matcher}}[5m]))) > ${pageLoad}`,
       threshold: pageLoad,
-      for: '5m',
+      for: holdFor.frontend,
+      subjectLabel: 'page_route',
       summary:
         '{{ $labels.job }} {{ $labels.page_route }}: page load p75 {{ humanizeDuration $values.B.Value }}',
       description:
@@ -243,12 +301,15 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
     const lcp = ms(o.frontend.lcp_p75_ms);
     rules.push({
       uid: `hp-lcp-p75-${id}`,
+      ...about('lcp'),
+      scope: name,
       title: `LCP p75 over ${o.frontend.lcp_p75_ms / 1000} s — ${name}`,
       severity: 'warning',
       datasource: 'prometheus',
       query: `histogram_quantile(0.75, sum by (job, page_route, le) (rate(${prometheusSeries(METRICS.browserWebVitalLcp, 'bucket')}{${matcher}}[5m]))) > ${lcp}`,
       threshold: lcp,
-      for: '5m',
+      for: holdFor.frontend,
+      subjectLabel: 'page_route',
       summary: '{{ $labels.job }} {{ $labels.page_route }}: LCP p75 {{ humanizeDuration $values.B.Value }}',
       description:
         "The page's largest element paints late for a quarter of real users. Find the LCP element (Chrome DevTools → " +
@@ -261,14 +322,20 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
   rules.push(
     {
       uid: 'hp-new-critical-finding',
+      ...about('findings'),
+      scope: 'all',
       title: 'New critical finding from the Hotpath analyzer',
       severity: 'critical',
       datasource: 'findings',
       query:
         "SELECT count(*)::float AS value FROM findings WHERE status = 'open' AND severity = 'critical' " +
         "AND first_seen > now() - interval '15 minutes'",
+      // The same question of the analyzer's open-findings gauge: critical findings open now, none 15 minutes ago.
+      promql:
+        `(sum by (${FINDING_SERVICE}) (${FINDINGS_OPEN}{${FINDING_SEVERITY}="critical"}) > 0) unless ` +
+        `(sum by (${FINDING_SERVICE}) (${FINDINGS_OPEN}{${FINDING_SEVERITY}="critical"} offset 15m) > 0)`,
       threshold: 0,
-      for: '0s',
+      for: holdFor.findings,
       summary: '{{ $values.B.Value }} new critical finding(s)',
       description:
         'The analyzer found a critical bottleneck in the last 15 minutes. The Bottlenecks dashboard has its root ' +
@@ -279,13 +346,15 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
     },
     {
       uid: 'hp-analyzer-cycles-failing',
+      ...about('analyzer'),
+      scope: 'all',
       title: 'Hotpath analyzer: analysis cycles fail',
       severity: 'warning',
       datasource: 'prometheus',
       query: `sum by (job) (increase(${prometheusName(METRICS.hotpathAnalysisFailures)}[10m])) > 2`,
       // Three failed cycles in ten minutes: one blip (a Prometheus restart) is not worth a page.
       threshold: 2,
-      for: '5m',
+      for: holdFor.pipeline,
       summary: '{{ humanize $values.B.Value }} analysis cycles of {{ $labels.job }} failed in 10 minutes',
       description:
         'The analyzer cannot look: no new findings are raised and none are resolved while this lasts. Its /readyz ' +
@@ -297,6 +366,8 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
     },
     {
       uid: 'hp-collector-export-failing',
+      ...about('collector'),
+      scope: 'all',
       title: 'Telemetry pipeline: the collector refuses or fails to send data',
       severity: 'critical',
       datasource: 'prometheus',
@@ -306,7 +377,7 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
         `rate(${PROMETHEUS_SERIES.collectorReceiverRefusedMetricPoints}[5m]) + ` +
         `rate(${PROMETHEUS_SERIES.collectorReceiverRefusedSpans}[5m])) > 0`,
       threshold: 0,
-      for: '5m',
+      for: holdFor.pipeline,
       summary: 'the collector loses telemetry: {{ humanize $values.B.Value }} items/s refused or not sent',
       description:
         'The OpenTelemetry Collector refuses data (memory limiter: it is out of memory) or cannot deliver it to ' +
@@ -317,12 +388,14 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
     },
     {
       uid: 'hp-prometheus-ingestion-failing',
+      ...about('prometheus-ingestion'),
+      scope: 'all',
       title: 'Telemetry pipeline: Prometheus rejects incoming metrics',
       severity: 'critical',
       datasource: 'prometheus',
       query: `sum by (handler, code) (rate(${PROMETHEUS_SERIES.prometheusHttpRequests}{handler=~"/api/v1/(write|otlp/v1/metrics)", code!~"2.."}[5m])) > 0`,
       threshold: 0,
-      for: '5m',
+      for: holdFor.pipeline,
       summary: 'Prometheus answers {{ $labels.code }} on {{ $labels.handler }}',
       description:
         'OTLP or remote-write requests to Prometheus fail: metrics from the collector, Tempo (span metrics) or k6 ' +
@@ -333,6 +406,47 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
     },
   );
   return rules;
+}
+
+/** A channel of a receiver; each is left out where its settings are not given. */
+export type Channel = 'slack' | 'webhook' | 'email';
+
+/**
+ * Where alerts go, the same for Grafana and Alertmanager: criticals to on-call (Slack, the webhook, e-mail) at
+ * any hour, warnings by e-mail outside the quiet hours, and a firing critical holds back the warning of the same
+ * objective and service (Alertmanager's inhibition; Grafana's own Alertmanager has none: README "Alerts").
+ */
+export interface AlertRouting {
+  readonly defaultReceiver: string;
+  readonly receivers: Readonly<Record<string, readonly Channel[]>>;
+  readonly routes: readonly { severity: Severity; receiver: string; quietHours: boolean }[];
+  readonly groupBy: readonly string[];
+  readonly groupWait: string;
+  readonly groupInterval: string;
+  readonly repeatInterval: Readonly<Record<Severity, string>>;
+  readonly quietHours: { name: string } & SloFile['alerting']['quiet_hours'];
+  readonly inhibit: readonly { source: Severity; target: Severity; equal: readonly string[] }[];
+}
+
+export const RECEIVERS = { oncall: 'hotpath-oncall', email: 'hotpath-email' } as const;
+
+export function alertRouting(slo: SloFile = loadSlo()): AlertRouting {
+  const a = slo.alerting;
+  return {
+    defaultReceiver: RECEIVERS.email,
+    receivers: { [RECEIVERS.oncall]: ['slack', 'webhook', 'email'], [RECEIVERS.email]: ['email'] },
+    routes: [
+      { severity: 'critical', receiver: RECEIVERS.oncall, quietHours: false },
+      { severity: 'warning', receiver: RECEIVERS.email, quietHours: true },
+    ],
+    // One notification per alert and service: the routes (or pages) failing together arrive together.
+    groupBy: ['alertname', 'job'],
+    groupWait: a.group_wait,
+    groupInterval: a.group_interval,
+    repeatInterval: a.repeat_interval,
+    quietHours: { name: 'hotpath-quiet-hours', ...a.quiet_hours },
+    inhibit: [{ source: 'critical', target: 'warning', equal: ['objective', 'job'] }],
+  };
 }
 
 /** Panel ids by dashboard uid and panel title, from the generated dashboards. */
@@ -391,7 +505,7 @@ function grafanaRule(rule: AlertRuleSpec, panels: Map<string, number>): Record<s
       description: rule.description,
       runbook_url: `/d/${rule.dashboardUid}${panelId === undefined ? '' : `?viewPanel=${panelId}`}`,
     },
-    labels: { severity: rule.severity, source: 'hotpath' },
+    labels: { severity: rule.severity, objective: rule.objective, slo_scope: rule.scope, source: 'hotpath' },
     isPaused: false,
   };
 }
@@ -399,6 +513,7 @@ function grafanaRule(rule: AlertRuleSpec, panels: Map<string, number>): Record<s
 /** The alerting provisioning file. Contact point settings come from the environment (Grafana expands $VAR). */
 export function alertingFile(slo: SloFile = loadSlo()): Record<string, unknown> {
   const rules = alertRules(slo);
+  const routing = alertRouting(slo);
   const panels = panelIds(slo);
   const group = (name: string, dashboardUids: readonly string[]) => ({
     orgId: 1,
@@ -479,35 +594,28 @@ export function alertingFile(slo: SloFile = loadSlo()): Record<string, unknown> 
     policies: [
       {
         orgId: 1,
-        receiver: 'hotpath-email',
-        group_by: ['grafana_folder', 'alertname', 'job'],
-        group_wait: '30s',
-        group_interval: '5m',
-        repeat_interval: '4h',
-        routes: [
-          {
-            receiver: 'hotpath-oncall',
-            object_matchers: [['severity', '=', 'critical']],
-            repeat_interval: '1h',
-          },
-          {
-            receiver: 'hotpath-email',
-            object_matchers: [['severity', '=', 'warning']],
-            // Warnings wait for working hours; criticals never do.
-            mute_time_intervals: ['hotpath-nights-and-weekends'],
-          },
-        ],
+        receiver: routing.defaultReceiver,
+        group_by: ['grafana_folder', ...routing.groupBy],
+        group_wait: routing.groupWait,
+        group_interval: routing.groupInterval,
+        repeat_interval: routing.repeatInterval.warning,
+        routes: routing.routes.map((r) => ({
+          receiver: r.receiver,
+          object_matchers: [['severity', '=', r.severity]],
+          repeat_interval: routing.repeatInterval[r.severity],
+          ...(r.quietHours ? { mute_time_intervals: [routing.quietHours.name] } : {}),
+        })),
       },
     ],
     muteTimes: [
       {
         orgId: 1,
-        name: 'hotpath-nights-and-weekends',
-        time_intervals: [
-          { times: [{ start_time: '20:00', end_time: '24:00' }] },
-          { times: [{ start_time: '00:00', end_time: '07:00' }] },
-          { weekdays: ['saturday', 'sunday'] },
-        ],
+        name: routing.quietHours.name,
+        // Grafana's mute timing takes the same intervals; its location is per interval.
+        time_intervals: routing.quietHours.intervals.map((i) => ({
+          ...i,
+          location: routing.quietHours.location,
+        })),
       },
     ],
   };

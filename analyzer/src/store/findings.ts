@@ -249,6 +249,11 @@ export async function recordCycle(
 
 export interface FindingFilter {
   readonly service?: string | undefined;
+  /**
+   * A route (`/api/orders`), a route with its method (`POST /api/orders`) or any finding's subject: the findings
+   * about it, and the causes that absorbed a finding about it as a symptom (so an alert on a route links to why).
+   */
+  readonly subject?: string | undefined;
   readonly layer?: readonly Layer[] | undefined;
   readonly severity?: readonly Severity[] | undefined;
   readonly status?: readonly Status[] | undefined;
@@ -269,6 +274,16 @@ export async function listFindings(
     where.push(sql.replace('?', `$${params.length}`));
   };
   if (filter.service !== undefined) add('service = ?', filter.service);
+  if (filter.subject !== undefined) {
+    params.push(filter.subject);
+    // A subject `METHOD /route` also answers to the bare route (Prometheus' error ratios are by route only).
+    const about = (x: string) => `$${params.length} IN (${x}, regexp_replace(${x}, '^[A-Z]+ ', ''))`;
+    where.push(
+      `(${about('subject')} OR EXISTS (SELECT 1 FROM jsonb_array_elements(` +
+        `CASE WHEN jsonb_typeof(evidence->'symptoms') = 'array' THEN evidence->'symptoms' ELSE '[]'::jsonb END` +
+        `) AS symptom WHERE ${about("symptom->>'subject'")}))`,
+    );
+  }
   if (filter.layer !== undefined) add('layer = ANY(?)', filter.layer);
   if (filter.severity !== undefined) add('severity = ANY(?)', filter.severity);
   if (filter.status !== undefined) add('status = ANY(?)', filter.status);

@@ -206,6 +206,34 @@ describe('queries', () => {
     const active = await listFindings(pool, { status: ['open', 'acknowledged'], limit: 100, offset: 0 });
     expect(counts.reduce((s, c) => s + c.count, 0)).toBe(active.total);
   });
+  it('find by subject: a route answers for its `METHOD /route` findings and for the causes that absorbed them', async () => {
+    const route = finding('POST /alerts/orders');
+    const cause: Finding = {
+      ...finding('SELECT 1 FROM alerts_orders'),
+      id: findingId('slow-statement', 'shop', 'SELECT 1 FROM alerts_orders'),
+      kind: 'slow-statement',
+      layer: 'database',
+      evidence: {
+        values: {},
+        window: '15m',
+        queries: [],
+        symptoms: [
+          { kind: 'slow-endpoint', subject: 'GET /alerts/report', title: 'slow', impact: 0.1, values: {} },
+        ],
+      },
+    };
+    const other = finding('GET /alerts/orders/:id');
+    await cycle([route, cause, other]);
+    const ids = async (subject: string) =>
+      (await listFindings(pool, { service: 'shop', subject, limit: 100, offset: 0 })).items
+        .map((f) => f.id)
+        .sort();
+    expect(await ids('/alerts/orders')).toEqual([route.id]);
+    expect(await ids('POST /alerts/orders')).toEqual([route.id]);
+    expect(await ids('/alerts/report')).toEqual([cause.id]);
+    expect(await ids("/alerts/orders' OR 1=1 --")).toEqual([]);
+    expect(await ids('%')).toEqual([]);
+  });
 });
 
 describe('runs', () => {

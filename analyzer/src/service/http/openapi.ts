@@ -104,6 +104,15 @@ const operations: Record<string, Record<string, object>> = {
           schema: { type: 'string' },
           description: 'Prometheus job.',
         },
+        {
+          name: 'subject',
+          in: 'query',
+          required: false,
+          schema: { type: 'string', maxLength: 500 },
+          description:
+            'A route (`/api/orders`), a route with its method (`POST /api/orders`) or a finding subject: the ' +
+            'findings about it and the causes that absorbed one about it as a symptom. Alert notifications link here.',
+        },
         listParam('layer', LAYERS, 'Only these layers.'),
         listParam('severity', SEVERITIES, 'Only these severities.'),
         listParam('status', STATUSES, 'Only these lifecycle states.'),

@@ -30,6 +30,7 @@ export const findingParams = z.strictObject({ id: findingId });
 
 export const findingQuery = z.strictObject({
   service: text().min(1).max(200).optional(),
+  subject: text().min(1).max(500).optional(),
   layer: list(LAYERS),
   severity: list(SEVERITIES),
   status: list(STATUSES),
