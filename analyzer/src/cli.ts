@@ -3,7 +3,7 @@
  * `hotpath` — the analyzer's command line: `serve` (the service), `analyze` (one shot, CI gate), `compare` (a
  * load-test run against a baseline, CI gate), `advise` (the
  * database advisor alone), `migrate`
- * (the store's schema), `token` (API tokens) and `prometheus-config`.
+ * (the store's schema), `token` (API tokens), `prometheus-config` and `silence` (acknowledge an alert).
  */
 import { Command, CommanderError } from 'commander';
 import { adviseCommand } from './commands/advise.ts';
@@ -12,6 +12,7 @@ import { compareCommand } from './commands/compare.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { prometheusConfigCommand } from './commands/prometheus-config.ts';
 import { serveCommand } from './commands/serve.ts';
+import { silenceCommand } from './commands/silence.ts';
 import { tokenCommand } from './commands/token.ts';
 import { ConfigError, UpstreamError, UsageError } from './errors.ts';
 import { SloError } from './slo.ts';
@@ -27,6 +28,7 @@ program.addCommand(adviseCommand());
 program.addCommand(migrateCommand());
 program.addCommand(tokenCommand());
 program.addCommand(prometheusConfigCommand());
+program.addCommand(silenceCommand());
 // Added commands do not inherit these settings: usage errors must reach the handler below (exit 2), not exit 1.
 for (const command of program.commands) command.exitOverride().showHelpAfterError();
 

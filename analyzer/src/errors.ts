@@ -23,7 +23,7 @@ export class ConfigError extends Error {
 
 /** An upstream (Prometheus, Tempo, the app database) failed or is unreachable. Exit code 3 / HTTP 502/503. */
 export class UpstreamError extends Error {
-  readonly upstream: 'prometheus' | 'tempo' | 'pyroscope' | 'database' | 'identity-provider';
+  readonly upstream: 'prometheus' | 'tempo' | 'pyroscope' | 'database' | 'identity-provider' | 'alertmanager';
   readonly target: string;
   constructor(
     upstream: UpstreamError['upstream'],

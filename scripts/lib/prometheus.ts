@@ -26,6 +26,10 @@ export interface StartPrometheusOptions {
   /** Scrape interval, default `1s` (tests want data fast). */
   readonly scrapeInterval?: string;
   readonly log?: NodeJS.WritableStream;
+  /** Alerting rules to evaluate (a Prometheus rule file, e.g. `prometheusAlertRulesFile`). */
+  readonly alertRules?: Record<string, unknown>;
+  /** Where to send firing and resolved alerts: an Alertmanager's host:port. */
+  readonly alertmanager?: string;
 }
 
 export function prometheusBinary(): string {
@@ -50,6 +54,11 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
   // The same recording rules as the compose stack, evaluated as often as the harness scrapes.
   const rulesFile = join(dir, 'hotpath.rules.yml');
   writeFileSync(rulesFile, JSON.stringify(recordingRulesFile(interval), null, 2));
+  const ruleFiles = [rulesFile];
+  if (options.alertRules !== undefined) {
+    ruleFiles.push(join(dir, 'alerts.yml'));
+    writeFileSync(join(dir, 'alerts.yml'), JSON.stringify(options.alertRules, null, 2));
+  }
   const port = await freePort();
   const base = prometheusConfig({ fileSdPaths: [join(targetsDir, '*.json')], scrapeInterval: interval });
   const config = {
@@ -59,7 +68,10 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
       ...(base.scrape_configs as unknown[]),
       { job_name: 'prometheus', static_configs: [{ targets: [`127.0.0.1:${port}`] }] },
     ],
-    rule_files: [rulesFile],
+    rule_files: ruleFiles,
+    ...(options.alertmanager === undefined
+      ? {}
+      : { alerting: { alertmanagers: [{ static_configs: [{ targets: [options.alertmanager] }] }] } }),
   };
   writeFileSync(configFile, JSON.stringify(config, null, 2));
 

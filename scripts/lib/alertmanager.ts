@@ -1,0 +1,137 @@
+/**
+ * A throwaway Alertmanager (Debian's `prometheus-alertmanager`) with the configuration the alert model renders,
+ * and a webhook sink that collects what it delivers. Temp storage, a free loopback port, no HA cluster.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SloFile } from '@hotpath/analyzer/slo';
+import { ALERTMANAGER_TEMPLATE, alertmanagerConfig, type ReceiverSettings } from '@hotpath/grafana';
+import { stringify } from 'yaml';
+import { freePort, startProcess, waitFor } from './process.ts';
+
+export interface AlertmanagerServer {
+  readonly url: string;
+  /** host:port, for Prometheus' `alerting.alertmanagers`. */
+  readonly address: string;
+  readonly configFile: string;
+  stop(): Promise<void>;
+}
+
+export function alertmanagerBinary(): string {
+  const fromEnv = process.env.HOTPATH_ALERTMANAGER_BIN;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  for (const candidate of [
+    '/usr/bin/prometheus-alertmanager',
+    '/usr/local/bin/alertmanager',
+    '/usr/bin/alertmanager',
+  ]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(
+    'Alertmanager not found. Install it with `sudo bash scripts/setup-debian.sh` (Debian package ' +
+      'prometheus-alertmanager) or set HOTPATH_ALERTMANAGER_BIN.',
+  );
+}
+
+export async function startAlertmanager(options: {
+  slo: SloFile;
+  receivers: ReceiverSettings;
+  log?: NodeJS.WritableStream;
+}): Promise<AlertmanagerServer> {
+  const binary = alertmanagerBinary();
+  const dir = mkdtempSync(join(tmpdir(), 'hotpath-alertmanager-'));
+  const configFile = join(dir, 'alertmanager.yml');
+  writeFileSync(join(dir, 'alertmanager.tmpl'), ALERTMANAGER_TEMPLATE);
+  writeFileSync(configFile, stringify(alertmanagerConfig(options.slo, options.receivers), { lineWidth: 0 }));
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  const url = `http://${address}`;
+  const server = startProcess(
+    'alertmanager',
+    binary,
+    [
+      `--config.file=${configFile}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=${address}`,
+      `--web.external-url=${url}`,
+      // A single instance: no gossip port to collide with another run's.
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ],
+    options.log === undefined ? {} : { log: options.log },
+  );
+  const stop = async () => {
+    await server.stop('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(
+      `Alertmanager on port ${port}`,
+      30_000,
+      server,
+      async () => (await fetch(`${url}/-/ready`)).ok,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, address, configFile, stop };
+}
+
+/** One alert of a webhook notification (Alertmanager's webhook payload, version 4). */
+export interface NotifiedAlert {
+  readonly status: 'firing' | 'resolved';
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly startsAt: string;
+  readonly endsAt: string;
+  readonly fingerprint: string;
+}
+
+export interface Notification {
+  readonly receiver: string;
+  readonly status: 'firing' | 'resolved';
+  readonly alerts: readonly NotifiedAlert[];
+  readonly groupLabels: Readonly<Record<string, string>>;
+  readonly commonLabels: Readonly<Record<string, string>>;
+  readonly groupKey: string;
+  /** When the sink received it. */
+  readonly receivedAt: number;
+}
+
+export interface WebhookSink {
+  readonly url: string;
+  readonly notifications: Notification[];
+  stop(): Promise<void>;
+}
+
+/** An HTTP endpoint Alertmanager's webhook receiver posts to; keeps every notification, calls `onNotification`. */
+export async function startWebhookSink(onNotification?: (n: Notification) => void): Promise<WebhookSink> {
+  const notifications: Notification[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const n = {
+          ...(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Notification),
+          receivedAt: Date.now(),
+        };
+        notifications.push(n);
+        onNotification?.(n);
+        res.writeHead(200).end();
+      } catch {
+        res.writeHead(400).end('not an Alertmanager webhook payload');
+      }
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}/alerts`,
+    notifications,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
