@@ -1,10 +1,14 @@
 /**
- * `npm run demo` — the no-Docker local run: a private PostgreSQL and Prometheus, the instrumented demo shop in
- * pull mode, light traffic and the analyzer service (`hotpath serve`). Prints where everything is and what to
- * try; Ctrl-C (or the end of --duration) prints the analyzer's report of the run, then stops and deletes it all.
+ * `npm run demo` — the no-Docker local run: a private PostgreSQL, Prometheus (evaluating the generated alert
+ * rules) and Alertmanager, the instrumented demo shop in pull mode, light traffic and the analyzer service
+ * (`hotpath serve`). Prints where everything is and what to try, and each alert notification as Alertmanager
+ * delivers it, with the analyzer's finding that explains it; Ctrl-C (or the end of --duration) prints the
+ * analyzer's report of the run, then stops and deletes it all.
  *
  *   npm run demo -- [--scenarios a,b] [--port 3000] [--rate 10] [--duration 0] [--no-traffic]
  */
+
+import { prometheusAlertRulesFile, receiverSettingsFromEnv } from '@hotpath/grafana';
 import { analyze } from '../analyzer/src/analyze.ts';
 import { rank } from '../analyzer/src/findings.ts';
 import { render } from '../analyzer/src/report.ts';
@@ -12,10 +16,18 @@ import { loadSlo } from '../analyzer/src/slo.ts';
 import { PrometheusClient } from '../analyzer/src/sources/prometheus.ts';
 import type { Finding } from '../analyzer/src/types.ts';
 import { parseScenarioList, SCENARIO_NAMES } from '../demo/src/scenarios.ts';
+import {
+  type AlertmanagerServer,
+  describeNotification,
+  startAlertmanager,
+  startWebhookSink,
+  type WebhookSink,
+} from './lib/alertmanager.ts';
 import { type AnalyzerProcess, startAnalyzer } from './lib/analyzer.ts';
 import { parseCli } from './lib/cli.ts';
 import { type DemoProcess, startDemo } from './lib/demo.ts';
 import { createDatabase, type PostgresServer, startPostgres, withClient } from './lib/postgres.ts';
+import { freePort } from './lib/process.ts';
 import { type PrometheusServer, startPrometheus } from './lib/prometheus.ts';
 import { startTraffic, type Traffic } from './lib/traffic.ts';
 
@@ -104,6 +116,8 @@ async function main(): Promise<void> {
   let demo: DemoProcess | undefined;
   let traffic: Traffic | undefined;
   let analyzer: AnalyzerProcess | undefined;
+  let alertmanager: AlertmanagerServer | undefined;
+  let sink: WebhookSink | undefined;
   let databaseUrl: string | undefined;
   const started = Date.now();
 
@@ -139,6 +153,8 @@ async function main(): Promise<void> {
       await analyzer?.stop();
       await demo?.stop();
       await prometheus?.stop();
+      await alertmanager?.stop();
+      await sink?.stop();
       await postgres?.stop();
       console.log('demo: stopped, temporary data deleted.');
     })();
@@ -157,10 +173,47 @@ async function main(): Promise<void> {
       return url;
     });
     databaseUrl = shopUrl;
-    prometheus = await step('starting Prometheus', () => startPrometheus({ scrapeInterval: '5s' }));
+    const slo = loadSlo();
+    const analyzerPort = await freePort();
+    const analyzerUrl = `http://127.0.0.1:${analyzerPort}`;
+    // Each notification Alertmanager delivers, printed with the finding its link names (once there is one).
+    let viewer: Promise<string> | undefined;
+    const printing = new Set<Promise<void>>();
+    sink = await startWebhookSink((n) => {
+      const printed = describeNotification(n, async (link) => {
+        if (analyzer === undefined) return undefined;
+        viewer ??= analyzer.token('viewer');
+        const response = await fetch(link, { headers: { authorization: `Bearer ${await viewer}` } });
+        return response.ok ? ((await response.json()) as { items: Finding[] }).items : undefined;
+      })
+        .then((text) => console.log(text))
+        .catch((error: unknown) => console.error(`demo: could not print an alert: ${String(error)}`))
+        .finally(() => printing.delete(printed));
+      printing.add(printed);
+    });
+    const receivers = receiverSettingsFromEnv();
+    alertmanager = await step('starting Alertmanager', () =>
+      startAlertmanager({
+        slo,
+        receivers: { ...receivers.settings, everyReceiver: [(sink as WebhookSink).url] },
+      }),
+    );
+    for (const line of receivers.leftOut) console.log(`demo: alerts: ${line}`);
+    const am = alertmanager;
+    prometheus = await step('starting Prometheus (with the alert rules)', () =>
+      startPrometheus({
+        scrapeInterval: '5s',
+        alertRules: prometheusAlertRulesFile(slo, {
+          interval: '5s',
+          links: { grafanaUrl: 'http://localhost:3000', analyzerUrl },
+        }),
+        alertmanager: am.address,
+      }),
+    );
     const storeUrl = await createDatabase(postgres, 'hotpath');
     analyzer = await step('starting the analyzer (hotpath serve)', () =>
       startAnalyzer({
+        port: analyzerPort,
         storeUrl,
         prometheusUrl: (prometheus as PrometheusServer).url,
         appDatabaseUrl: shopUrl,
@@ -199,7 +252,8 @@ async function main(): Promise<void> {
 Hotpath demo is running.
   shop             ${demo.url}
   shop metrics     http://${demo.metricsAddress}/metrics   (pull mode, renamed to OTLP names by Prometheus)
-  Prometheus       ${prometheus.url}
+  Prometheus       ${prometheus.url}   (alerts: ${prometheus.url}/alerts)
+  Alertmanager     ${alertmanager.url}   (notifications are printed here as they arrive)
   PostgreSQL       ${postgres.urlFor('shop')}
   traces (OTLP)     ${analyzer.otlpUrl}/v1/traces   (the shop exports its traces to the analyzer)
   analyzer API     ${analyzer.url}/api/v1/findings   (OpenAPI: ${analyzer.url}/api/v1/openapi.json)
@@ -213,6 +267,7 @@ Try:
   p95 per route:   ${promQuery(`histogram_quantile(0.95, sum by (http_route, le) (rate(http_server_request_duration_seconds_bucket{job="demo-shop"}[1m])))`)}
   event-loop p99:  ${promQuery('nodejs_eventloop_delay_p99_seconds{job="demo-shop"}')}
   findings:        curl -H "authorization: Bearer <viewer token>" ${analyzer.url}/api/v1/findings
+  acknowledge:     npx hotpath silence alertname=<alert> job=demo-shop --comment "…" --alertmanager ${alertmanager.url}
   slow statements: psql ${postgres.urlFor('shop')} -c 'SELECT calls, mean_exec_time, query FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 5'
 
 Ctrl-C stops everything.${options.duration > 0 ? ` Stopping by itself in ${options.duration} s.` : ''}

@@ -1,21 +1,45 @@
 /** `npm run demo`, the no-Docker local run, end to end: it starts, serves traffic into Prometheus, and Ctrl-C cleans up. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { REPO_ROOT } from '../scripts/lib/demo.ts';
 import { freePort, startProcess, waitFor } from '../scripts/lib/process.ts';
 import { eventually } from './harness.ts';
 
 describe('npm run demo', () => {
-  it('runs the instrumented shop with traffic into Prometheus, and Ctrl-C stops and deletes everything', async () => {
+  it('runs the instrumented shop with traffic into Prometheus, prints its alerts, and Ctrl-C stops and deletes everything', async () => {
     const port = await freePort();
+    // The committed SLOs with the alerting timings shortened (for: 10s), so error-burst alerts within the test.
+    const sloDir = mkdtempSync(join(tmpdir(), 'hotpath-demo-slo-'));
+    const sloFile = join(sloDir, 'slo.yaml');
+    writeFileSync(
+      sloFile,
+      stringify({
+        ...(parse(readFileSync(join(REPO_ROOT, 'slo.yaml'), 'utf8')) as object),
+        alerting: { for: { error_budget: '10s' }, group_wait: '2s', group_interval: '5s' },
+      }),
+    );
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      HOTPATH_SLO_FILE: sloFile,
+    };
+    for (const name of ['SLACK_WEBHOOK_URL', 'ALERT_WEBHOOK_URL', 'ALERT_EMAIL_TO', 'SMTP_SMARTHOST'])
+      delete env[name];
     const demo = startProcess(
       'npm run demo',
       process.execPath,
-      [join(REPO_ROOT, 'scripts', 'demo.ts'), '--port', String(port), '--rate', '20'],
-      {
-        cwd: REPO_ROOT,
-        env: process.env,
-      },
+      [
+        join(REPO_ROOT, 'scripts', 'demo.ts'),
+        '--port',
+        String(port),
+        '--rate',
+        '20',
+        '--scenarios',
+        'error-burst',
+      ],
+      { cwd: REPO_ROOT, env },
     );
     try {
       await waitFor('the demo banner', 120_000, demo, async () =>
@@ -25,6 +49,11 @@ describe('npm run demo', () => {
       const prometheus = /Prometheus\s+(http:\/\/\S+)/.exec(out)?.[1];
       expect(prometheus).toBeDefined();
       expect(out).toMatch(/PostgreSQL\s+postgres:\/\/\S+/);
+      const alertmanager = /Alertmanager\s+(http:\/\/\S+)/.exec(out)?.[1];
+      expect((await fetch(`${alertmanager}/-/ready`)).ok).toBe(true);
+      // Receivers without their settings are left out, one line each, and the run goes on.
+      expect(out).toContain('demo: alerts: Slack left out: SLACK_WEBHOOK_URL is not set');
+      expect(out).toContain('demo: alerts: e-mail left out: ALERT_EMAIL_TO and SMTP_SMARTHOST are not set');
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).ok).toBe(true);
 
       const routes = await eventually(
@@ -72,6 +101,16 @@ describe('npm run demo', () => {
         1000,
       );
 
+      // The error-burst alert, as Alertmanager delivered it, with the link to why.
+      await waitFor('an alert notification', 90_000, demo, async () =>
+        /alert: \[FIRING\] HotpathErrorBudget critical → hotpath-oncall: demo-shop \/api\/orders: 5xx ratio/.test(
+          demo.output(),
+        ),
+      );
+      expect(demo.output()).toMatch(
+        / {2}why: .+\(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/findings\?service=demo-shop&subject=%2Fapi%2Forders/,
+      );
+
       demo.child.kill('SIGINT');
       await waitFor('the demo to exit', 30_000, undefined, async () => demo.exited() !== undefined);
       expect(demo.exited()?.code).toBe(0);
@@ -82,8 +121,10 @@ describe('npm run demo', () => {
       await expect(fetch(`${api}/healthz`)).rejects.toThrow();
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
       await expect(fetch(`${prometheus}/-/ready`)).rejects.toThrow();
+      await expect(fetch(`${alertmanager}/-/ready`)).rejects.toThrow();
     } finally {
       await demo.stop('SIGKILL');
+      rmSync(sloDir, { recursive: true, force: true });
     }
   });
 

@@ -135,3 +135,43 @@ export async function startWebhookSink(onNotification?: (n: Notification) => voi
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/** The few fields of a finding a notification line shows. */
+interface FindingLine {
+  readonly kind: string;
+  readonly subject: string;
+  readonly severity: string;
+  readonly title: string;
+}
+
+/**
+ * A notification as the local run prints it: per alert its status, name, severity and receiver, the summary,
+ * and the analyzer's finding its link names (`lookup` fetches the link; no finding yet says so, with the link).
+ */
+export async function describeNotification(
+  n: Notification,
+  lookup: (link: string) => Promise<readonly FindingLine[] | undefined>,
+): Promise<string> {
+  const lines: string[] = [];
+  for (const a of n.alerts) {
+    lines.push(
+      `alert: [${a.status.toUpperCase()}] ${a.labels.alertname} ${a.labels.severity} → ${n.receiver}: ` +
+        (a.annotations.summary ?? a.annotations.title ?? ''),
+    );
+    const link = a.annotations.finding;
+    if (a.status !== 'firing' || link === undefined) continue;
+    let found: readonly FindingLine[] | undefined;
+    try {
+      found = await lookup(link);
+    } catch {
+      found = undefined;
+    }
+    const [cause] = found ?? [];
+    lines.push(
+      cause === undefined
+        ? `  why: the analyzer has no finding for it yet (${link})`
+        : `  why: ${cause.title} [${cause.kind}, ${cause.severity}] (${link})`,
+    );
+  }
+  return lines.join('\n');
+}
