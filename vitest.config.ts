@@ -1,16 +1,41 @@
 import { defineConfig } from 'vitest/config';
+import { integrationTestFiles } from './test/projects.ts';
+
+// Two projects (see test/projects.ts for which file goes where): `npx vitest run --project unit` runs the
+// unit tests alone, with no PostgreSQL or Prometheus started.
+const integration = integrationTestFiles(import.meta.dirname);
 
 export default defineConfig({
   test: {
-    include: ['**/*.test.ts'],
-    exclude: ['**/node_modules/**'],
-    globalSetup: ['test/global-setup.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
     // Integration tests start real processes and wait for real scrapes.
     testTimeout: 120_000,
     hookTimeout: 180_000,
-    // One test file at a time: integration files start demo processes whose latency is asserted against the
-    // SLOs, and on a 2-core machine two such files at once make each other miss them.
-    fileParallelism: false,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['**/*.test.ts'],
+          exclude: ['**/node_modules/**', ...integration],
+          // In parallel, first: none of them asserts a latency or shares a server.
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: integration,
+          exclude: ['**/node_modules/**'],
+          // The real PostgreSQL (with the seeded shop template) and Prometheus, started once for these files.
+          globalSetup: ['test/global-setup.ts'],
+          // One file at a time, after the unit tests: integration files start demo processes whose latency is
+          // asserted against the SLOs, and on a 2-core machine two such files at once make each other miss them.
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

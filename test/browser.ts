@@ -4,13 +4,14 @@
  */
 import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import { missingMessage, TOOLS } from '../scripts/lib/tools.mjs';
 
 /** Where Debian puts the browser; `HOTPATH_CHROMIUM` points elsewhere. */
-export const CHROMIUM_PATH = process.env.HOTPATH_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM_PATH = TOOLS.chromium.locate() ?? '/usr/bin/chromium';
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`no Chromium at ${CHROMIUM_PATH}: run scripts/setup-debian.sh (or set HOTPATH_CHROMIUM)`);
+    throw new Error(missingMessage(TOOLS.chromium));
   }
   // As root in a container, Chromium's sandbox cannot start; /dev/shm is small there.
   return chromium.launch({

@@ -22,10 +22,20 @@ function publishedPort(service: string, container: number): number | undefined {
 
 describe('README quick start', () => {
   it('opens with the commands that run the product and the tests', () => {
-    for (const command of ['docker compose up --wait', 'npm run demo', 'npm test'])
+    for (const command of ['docker compose up --wait', 'npm run setup', 'npm run demo', 'npm test'])
       expect(firstScreen).toContain(command);
+    expect(pkg.scripts.setup).toBeDefined();
     expect(pkg.scripts.demo).toBeDefined();
     expect(pkg.scripts.test).toBeDefined();
+  });
+
+  it('is what CI runs: the same set-up command, then the same test command', () => {
+    const ci = readFileSync(join(REPO_ROOT, '.ci', 'run'), 'utf8')
+      .split('\n')
+      .filter((line) => /^\s*npm /.test(line))
+      .map((line) => line.trim());
+    expect(ci[0]).toBe('npm run setup');
+    expect(ci).toContain('npm test');
   });
 
   it('names the URLs compose really publishes', () => {

@@ -2,7 +2,7 @@
  * A throwaway Alertmanager (Debian's `prometheus-alertmanager`) with the configuration the alert model renders,
  * and a webhook sink that collects what it delivers. Temp storage, a free loopback port, no HA cluster.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import type { SloFile } from '@hotpath/analyzer/slo';
 import { ALERTMANAGER_TEMPLATE, alertmanagerConfig, type ReceiverSettings } from '@hotpath/grafana';
 import { stringify } from 'yaml';
 import { freePort, startProcess, waitFor } from './process.ts';
+import { locate, TOOLS } from './tools.mjs';
 
 export interface AlertmanagerServer {
   readonly url: string;
@@ -19,20 +20,9 @@ export interface AlertmanagerServer {
   stop(): Promise<void>;
 }
 
+/** `HOTPATH_ALERTMANAGER_BIN`, else Debian's `prometheus-alertmanager` (`npm run setup`). */
 export function alertmanagerBinary(): string {
-  const fromEnv = process.env.HOTPATH_ALERTMANAGER_BIN;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  for (const candidate of [
-    '/usr/bin/prometheus-alertmanager',
-    '/usr/local/bin/alertmanager',
-    '/usr/bin/alertmanager',
-  ]) {
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error(
-    'Alertmanager not found. Install it with `sudo bash scripts/setup-debian.sh` (Debian package ' +
-      'prometheus-alertmanager) or set HOTPATH_ALERTMANAGER_BIN.',
-  );
+  return locate(TOOLS.alertmanager);
 }
 
 export async function startAlertmanager(options: {

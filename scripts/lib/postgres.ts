@@ -4,11 +4,12 @@
  * as root, so under root the server runs as the `postgres` system user that Debian's package creates.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort, type ManagedProcess, startProcess, waitFor } from './process.ts';
+import { locate, TOOLS } from './tools.mjs';
 
 export interface PostgresServer {
   /** Superuser URL of the `postgres` database. */
@@ -22,22 +23,7 @@ export interface PostgresServer {
 
 /** Where the server binaries are: `HOTPATH_PG_BIN`, else the newest Debian `/usr/lib/postgresql/N/bin`. */
 export function postgresBinDir(): string {
-  const fromEnv = process.env.HOTPATH_PG_BIN;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
-    ? readdirSync(root)
-        .filter((v) => existsSync(join(root, v, 'bin', 'postgres')))
-        .sort((a, b) => Number(b) - Number(a))
-    : [];
-  const newest = versions[0];
-  if (newest === undefined) {
-    throw new Error(
-      'PostgreSQL server binaries not found under /usr/lib/postgresql. Install them with ' +
-        '`sudo bash scripts/setup-debian.sh` (postgresql-15, postgresql-15-hypopg) or set HOTPATH_PG_BIN.',
-    );
-  }
-  return join(root, newest, 'bin');
+  return locate(TOOLS.postgres);
 }
 
 function runAsIds(): { uid: number; gid: number } | undefined {

@@ -3,7 +3,7 @@
  * from the naming module (so pulled series get their OTLP names), exemplar storage and the remote-write
  * receiver on. Apps are added as scrape targets by writing `file_sd` files, which Prometheus picks up live.
  */
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -13,6 +13,7 @@ import {
   type ScrapeTarget,
 } from '@hotpath/instrumentation';
 import { freePort, startProcess, waitFor } from './process.ts';
+import { locate, TOOLS } from './tools.mjs';
 
 export interface PrometheusServer {
   readonly url: string;
@@ -32,16 +33,9 @@ export interface StartPrometheusOptions {
   readonly alertmanager?: string;
 }
 
+/** `HOTPATH_PROMETHEUS_BIN`, else Debian's (`npm run setup`). */
 export function prometheusBinary(): string {
-  const fromEnv = process.env.HOTPATH_PROMETHEUS_BIN;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  for (const candidate of ['/usr/bin/prometheus', '/usr/local/bin/prometheus']) {
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error(
-    'prometheus not found. Install it with `sudo bash scripts/setup-debian.sh` (Debian package prometheus) ' +
-      'or set HOTPATH_PROMETHEUS_BIN.',
-  );
+  return locate(TOOLS.prometheus);
 }
 
 export async function startPrometheus(options: StartPrometheusOptions = {}): Promise<PrometheusServer> {
