@@ -1,12 +1,57 @@
-/** `npm run bench`: every benchmark, printing ratios measured side by side in this one run. */
+/**
+ * `npm run bench`: every benchmark, printing ratios measured side by side in this one run.
+ *
+ *   npm run bench -- [overhead|advisor|browser] [--quick] [--seconds 5] [--rounds 3]
+ *
+ * `--quick`: 2 s runs and the live OTLP sink only, without the profiled variant (a few minutes).
+ */
+import { parseArgs } from 'node:util';
 import { benchAdvisor } from './advisor.ts';
 import { benchBrowserSize } from './browser-size.ts';
-import { benchHttpOverhead } from './http-overhead.ts';
+import { benchOverhead } from './overhead.ts';
 
-const only = process.argv[2];
+const USAGE = 'usage: npm run bench -- [overhead|advisor|browser] [--quick] [--seconds N] [--rounds N]';
+const BENCHES = ['overhead', 'advisor', 'browser'] as const;
+
+function fail(message: string): never {
+  console.error(`bench: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+const OPTIONS = {
+  quick: { type: 'boolean', default: false },
+  seconds: { type: 'string' },
+  rounds: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+try {
+  parsed = parseArgs({ options: OPTIONS, allowPositionals: true });
+} catch (error) {
+  fail(error instanceof Error ? error.message : String(error));
+}
+if (parsed.values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const only = parsed.positionals[0];
+if (only !== undefined && !(BENCHES as readonly string[]).includes(only)) {
+  fail(`unknown benchmark ${only} (one of ${BENCHES.join(', ')})`);
+}
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a whole number ≥ 1, not ${value}`);
+  return n;
+}
+const quick = parsed.values.quick;
+// BENCH_SECONDS and BENCH_ROUNDS, as before, where the flags are not given.
+const seconds = positive('seconds', parsed.values.seconds ?? process.env.BENCH_SECONDS, quick ? 2 : 5);
+const rounds = positive('rounds', parsed.values.rounds ?? process.env.BENCH_ROUNDS, 3);
+
 if (only === undefined || only === 'overhead') {
-  console.log('bench: instrumentation overhead');
-  await benchHttpOverhead();
+  console.log('bench: instrumentation overhead (bare, stock OpenTelemetry, Hotpath) on three routes');
+  await benchOverhead({ seconds, rounds, quick });
 }
 if (only === undefined || only === 'advisor') {
   console.log('bench: index advisor, before and after its DDL');

@@ -1,0 +1,2 @@
+/** Types of `work.mjs`. */
+export declare function render(row: unknown, n: number): string;
