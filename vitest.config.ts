@@ -1,3 +1,4 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 import { integrationTestFiles } from './test/projects.ts';
 
@@ -6,6 +7,10 @@ import { integrationTestFiles } from './test/projects.ts';
 const integration = integrationTestFiles(import.meta.dirname);
 
 export default defineConfig({
+  // In-process imports of @hotpath/instrumentation read its sources, never a stale build (scripts/lib/build.mjs);
+  // the processes the integration tests start run the build, as users do.
+  resolve: { conditions: ['hotpath-source', ...defaultClientConditions] },
+  ssr: { resolve: { conditions: ['hotpath-source', ...defaultServerConditions] } },
   test: {
     reporters: ['default', './test/summary-reporter.ts'],
     // Integration tests start real processes and wait for real scrapes.

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { migrateAndSeed } from '../demo/src/db.ts';
+import { buildInstrumentation } from '../scripts/lib/build.mjs';
 import { createDatabase, startPostgres } from '../scripts/lib/postgres.ts';
 import { startPrometheus } from '../scripts/lib/prometheus.ts';
 import { TEST_SEED } from './seed.ts';
@@ -23,6 +24,8 @@ const SHOP_TEMPLATE = 'shop_template';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
+  // The apps these tests start load the instrumentation's build, as users do: build it from the sources now.
+  buildInstrumentation();
   const postgres = await startPostgres();
   let prometheus: Awaited<ReturnType<typeof startPrometheus>> | undefined;
   try {
