@@ -18,15 +18,15 @@
  * Printed: medians over the rounds of per-round ratios to bare (and to stock), against the issue's targets.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { REPO_ROOT } from '../scripts/lib/demo.ts';
 import { createDatabase, startPostgres, withClient } from '../scripts/lib/postgres.ts';
-import { freePort, startProcess, waitFor } from '../scripts/lib/process.ts';
+import { freePort, type ManagedProcess, startProcess, waitFor } from '../scripts/lib/process.ts';
 import { render } from './work.mjs';
 
 export interface OverheadOptions {
@@ -68,6 +68,10 @@ interface Sample {
   p99: number;
   fixedP99: number;
   rssMb: number;
+  /** The heap after a full GC (bench/heap-probe.mjs): what the process retains. */
+  heapUsedMb: number;
+  /** The young generation's size before that GC: V8's sizing under this load. */
+  youngMb: number;
   otlpBytesPerRequest: number;
 }
 
@@ -145,7 +149,14 @@ async function measure(
   seconds: number,
 ): Promise<Sample> {
   const port = await freePort();
-  const node = [...VARIANTS[variant].args, join(import.meta.dirname, 'app.mjs')];
+  const probe = join(tmpdir(), `hotpath-bench-heap-${process.pid}-${port}.json`);
+  const node = [
+    '--expose-gc',
+    '--import',
+    join(import.meta.dirname, 'heap-probe.mjs'),
+    ...VARIANTS[variant].args,
+    join(import.meta.dirname, 'app.mjs'),
+  ];
   const [command, args] = PIN
     ? ['/usr/bin/taskset', ['-c', '0', process.execPath, ...node]]
     : [process.execPath, node];
@@ -155,6 +166,7 @@ async function measure(
       ...(process.env as Record<string, string>),
       ...env,
       PORT: String(port),
+      HEAP_PROBE_OUT: probe,
       OTEL_SERVICE_NAME: `bench-${variant}`,
       OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
       OTEL_LOGS_EXPORTER: 'none',
@@ -184,15 +196,33 @@ async function measure(
       }
     }
     const pid = app.child.pid;
+    const rss = pid === undefined ? Number.NaN : rssMb(pid);
+    const heap = await heapProbe(app, probe);
     return {
       rps: capacity.requests.average,
       p99: capacity.latency.p99,
       fixedP99: fixed.latency.p99,
-      rssMb: pid === undefined ? Number.NaN : rssMb(pid),
+      rssMb: rss,
+      ...heap,
       otlpBytesPerRequest: (sink.bytes() - bytesBefore) / (capacity.requests.total + fixed.requests.total),
     };
   } finally {
     await app.stop('SIGKILL');
+    rmSync(probe, { force: true });
+  }
+}
+
+/** Asks the app's heap probe for its numbers (SIGUSR2) and waits for the file it writes. */
+async function heapProbe(
+  app: ManagedProcess,
+  file: string,
+): Promise<{ heapUsedMb: number; youngMb: number }> {
+  app.child.kill('SIGUSR2');
+  try {
+    await waitFor('the heap probe', 10_000, app, async () => existsSync(file));
+    return JSON.parse(readFileSync(file, 'utf8')) as { heapUsedMb: number; youngMb: number };
+  } catch {
+    return { heapUsedMb: Number.NaN, youngMb: Number.NaN };
   }
 }
 
@@ -229,7 +259,7 @@ function report(
 ) {
   const lines = [
     `\nInstrumentation overhead, ${sink} OTLP sink (medians of per-round ratios to bare)`,
-    '  route          variant   req/s    ×bare  µs added  p99 ms  p99 @½ load ×bare  RSS MB  +MB vs bare  OTLP B/req',
+    '  route          variant   req/s    ×bare  µs added  p99 ms  p99 @½ load ×bare  RSS MB  +MB vs bare  heap +MB  young MB  OTLP B/req',
   ];
   for (const [route, rounds] of results) {
     for (const v of variants) {
@@ -254,6 +284,14 @@ function report(
             medianOf(rounds, v, (s, b) => s.rssMb - b.rssMb),
             0,
           ).padStart(11)}  ` +
+          `${fmt(
+            medianOf(rounds, v, (s, b) => s.heapUsedMb - b.heapUsedMb),
+            0,
+          ).padStart(8)}  ` +
+          `${fmt(
+            medianOf(rounds, v, (s) => s.youngMb),
+            0,
+          ).padStart(8)}  ` +
           `${fmt(
             medianOf(rounds, v, (s) => s.otlpBytesPerRequest),
             0,
@@ -318,7 +356,8 @@ export async function benchOverhead(options: OverheadOptions): Promise<void> {
             const s = await measure(variant, route, sink, env, samples.get('bare')?.rps, options.seconds);
             samples.set(variant, s);
             console.log(
-              `${Math.round(s.rps)} req/s, p99 ${s.p99} ms, ½-load p99 ${s.fixedP99} ms, RSS ${s.rssMb.toFixed(0)} MB, ` +
+              `${Math.round(s.rps)} req/s, p99 ${s.p99} ms, ½-load p99 ${s.fixedP99} ms, RSS ${s.rssMb.toFixed(0)} MB ` +
+                `(heap ${s.heapUsedMb.toFixed(0)}, young ${s.youngMb.toFixed(0)}), ` +
                 `${s.otlpBytesPerRequest.toFixed(0)} OTLP B/req`,
             );
           }
