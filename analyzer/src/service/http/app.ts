@@ -1,6 +1,6 @@
 /**
- * The analyzer's HTTP API (`/api/v1`) and health endpoints. `createApp(deps)` returns the Express app; only
- * `serve` listens. Errors map to RFC 9457 problem documents in one place (`problem`), never a stack trace.
+ * The analyzer's HTTP API (`/api/v1`) and health endpoints. `createApp(deps)` returns the Express app, its
+ * routes read from the one table of them (`api.ts`); only `serve` listens. Errors map to RFC 9457 problem documents in one place (`problem`), never a stack trace.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
@@ -17,21 +17,10 @@ import {
   UpstreamError,
   ValidationError,
 } from '../../errors.ts';
-import { findingHistory, getFinding, listFindings, transitionFinding } from '../../store/findings.ts';
-import { type AnalysisRun, getRun, listRuns } from '../../store/runs.ts';
-import { type Authenticate, type Principal, requireRole } from './auth.ts';
-import { openApiDocument } from './openapi.ts';
-import { roleOf } from './routes.ts';
-import {
-  analysisBody,
-  analysisParams,
-  analysisQuery,
-  emptyQuery,
-  findingParams,
-  findingQuery,
-  parseRequest,
-  transitionBody,
-} from './schemas.ts';
+import type { AnalysisRun } from '../../store/runs.ts';
+import { API } from './api.ts';
+import { type Authenticate, requireRole } from './auth.ts';
+import { parseRequest } from './schemas.ts';
 
 export interface UpstreamCheck {
   readonly status: 'up' | 'down';
@@ -55,7 +44,7 @@ export interface ApiDeps {
   readonly rateLimitPerMinute: number;
   readonly log: Logger;
   readiness(): Promise<Readiness>;
-  /** Queues an analysis (or returns the one already queued by this replica). */
+  /** Queues an analysis for any replica to claim (or returns one with the default window still waiting). */
   requestAnalysis(request: {
     readonly window?: string | undefined;
     readonly requestedBy: string;
@@ -92,95 +81,22 @@ export function createApp(deps: ApiDeps): express.Express {
       next(new RateLimited(`more than ${deps.rateLimitPerMinute} requests in a minute; retry later`));
     },
   });
-  const guard = (method: 'get' | 'post', path: string) => {
-    const role = roleOf(method, path);
-    return role === null ? [] : [requireRole(deps.authenticate, role), limiter];
-  };
-
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    const readiness = await deps.readiness();
-    res
-      .status(readiness.ready ? 200 : 503)
-      .json({ status: readiness.ready ? 'ready' : 'unavailable', ...readiness });
-  });
-  app.get('/api/v1/openapi.json', (_req, res) => {
-    res.json(openApiDocument());
-  });
-
-  app.get('/api/v1/findings', ...guard('get', '/api/v1/findings'), async (req, res) => {
-    const { query } = parseRequest({ query: findingQuery }, req);
-    const { items, total } = await listFindings(deps.store, query);
-    res.json({ items, total, limit: query.limit, offset: query.offset });
-  });
-  app.get('/api/v1/findings/:id', ...guard('get', '/api/v1/findings/:id'), async (req, res) => {
-    const { params } = parseRequest({ params: findingParams, query: emptyQuery }, req);
-    res.json(await getFinding(deps.store, params.id));
-  });
-  app.get(
-    '/api/v1/findings/:id/history',
-    ...guard('get', '/api/v1/findings/:id/history'),
-    async (req, res) => {
-      const { params } = parseRequest({ params: findingParams, query: emptyQuery }, req);
-      res.json({ items: await findingHistory(deps.store, params.id) });
-    },
-  );
-  app.get(
-    '/api/v1/findings/:id/recommendations',
-    ...guard('get', '/api/v1/findings/:id/recommendations'),
-    async (req, res) => {
-      const { params } = parseRequest({ params: findingParams, query: emptyQuery }, req);
-      const finding = await getFinding(deps.store, params.id);
-      res.json({ findingId: finding.id, title: finding.title, items: finding.recommendations });
-    },
-  );
-  app.post(
-    '/api/v1/findings/:id/transitions',
-    ...guard('post', '/api/v1/findings/:id/transitions'),
-    async (req, res) => {
-      const { params, body } = parseRequest(
-        { params: findingParams, query: emptyQuery, body: transitionBody },
+  for (const route of API) {
+    const guard = route.role === null ? [] : [requireRole(deps.authenticate, route.role), limiter];
+    app[route.method](route.path, ...guard, async (req: Request, res: Response) => {
+      const { params, query, body } = parseRequest(
+        {
+          ...(route.params === undefined ? {} : { params: route.params }),
+          ...(route.query === undefined ? {} : { query: route.query }),
+          ...(route.body === undefined ? {} : { body: route.body.schema }),
+        },
         req,
-      );
-      const principal = req.principal as Principal;
-      const result = await transitionFinding(
-        deps.store,
-        params.id,
-        body.to,
-        principal.subject,
-        body.note ?? null,
-      );
-      deps.findingsChanged();
-      res.status(201).json(result);
-    },
-  );
-
-  app.get('/api/v1/analyses', ...guard('get', '/api/v1/analyses'), async (req, res) => {
-    const { query } = parseRequest({ query: analysisQuery }, req);
-    res.json({ items: await listRuns(deps.store, query) });
-  });
-  app.post('/api/v1/analyses', ...guard('post', '/api/v1/analyses'), async (req, res) => {
-    const { body } = parseRequest({ query: emptyQuery, body: analysisBody }, req);
-    const principal = req.principal as Principal;
-    const { run, created } = await deps.requestAnalysis({
-      window: body.window,
-      requestedBy: principal.subject,
+      ) as { params?: unknown; query?: unknown; body?: unknown };
+      const reply = await route.handle({ deps, params, query, body, principal: req.principal });
+      if (reply.location !== undefined) res.location(reply.location);
+      res.status(reply.status).json(reply.body);
     });
-    res
-      .status(202)
-      .location(`/api/v1/analyses/${run.id}`)
-      .json({ ...run, created });
-  });
-  app.get('/api/v1/analyses/:id', ...guard('get', '/api/v1/analyses/:id'), async (req, res) => {
-    const { params } = parseRequest({ params: analysisParams, query: emptyQuery }, req);
-    res.json(await getRun(deps.store, params.id));
-  });
-
-  app.get('/api/v1/config', ...guard('get', '/api/v1/config'), (_req, res) => {
-    res.json(deps.config());
-  });
+  }
 
   app.use((req, _res, next) => {
     next(

@@ -1,6 +1,8 @@
 /**
- * Request schemas of the HTTP API (zod). `parseRequest` validates path, query and body together, so a 400 names
- * every problem of a request at once; the OpenAPI document is generated from the same schemas.
+ * The HTTP API's schemas (zod): requests, which `parseRequest` validates (path, query and body together, so a
+ * 400 names every problem of a request at once), and responses, which the API fuzzer checks every answer
+ * against. The route table (`api.ts`) names them, and the OpenAPI document is generated from them; a schema's
+ * `.meta({ description })` is its description there.
  */
 import { z } from 'zod';
 import { ValidationError } from '../../errors.ts';
@@ -12,37 +14,64 @@ const SEVERITIES = ['info', 'warning', 'critical'] as const;
 const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
 
 /** `?status=open,acknowledged` and `?status=open&status=acknowledged` both give a list. */
-const list = <T extends readonly [string, ...string[]]>(values: T) =>
-  z.preprocess(
-    (v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(','))),
-    z.array(z.enum(values)).min(1).optional(),
-  );
+const list = <T extends readonly [string, ...string[]]>(values: T, description: string) =>
+  z
+    .preprocess(
+      (v) =>
+        v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(',')),
+      z.array(z.enum(values)).min(1).optional(),
+    )
+    // What the preprocessing accepts, for the OpenAPI document (a transform has no JSON Schema of its own).
+    .meta({
+      description: `${description} Several values: comma-separated or the parameter repeated.`,
+      type: 'array',
+      items: { type: 'string', enum: [...values] },
+    });
 
 /** Text PostgreSQL can store: a NUL byte would make the query fail (22021) instead of the request. */
 const text = () =>
   z.string().refine((s) => !s.includes('\0'), { message: 'must not contain NUL characters' });
 
-export const findingId = z.string().regex(/^[a-z0-9-]{1,80}-[0-9a-f]{16}$/, {
-  message: 'is not a finding id (e.g. slow-endpoint-0123456789abcdef)',
-});
+export const findingId = z
+  .string()
+  .regex(/^[a-z0-9-]{1,80}-[0-9a-f]{16}$/, {
+    message: 'is not a finding id (e.g. slow-endpoint-0123456789abcdef)',
+  })
+  .meta({ description: 'The finding id (kind + hash of service and subject): stable across cycles.' });
 
 export const findingParams = z.strictObject({ id: findingId });
 
 export const findingQuery = z.strictObject({
-  service: text().min(1).max(200).optional(),
-  subject: text().min(1).max(500).optional(),
-  layer: list(LAYERS),
-  severity: list(SEVERITIES),
-  status: list(STATUSES),
-  kind: z.preprocess(
-    (v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(','))),
-    z
-      .array(z.string().regex(/^[a-z0-9-]{1,80}$/, { message: 'is not a finding kind' }))
-      .min(1)
-      .optional(),
-  ),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  service: text().min(1).max(200).optional().meta({ description: 'Prometheus job.' }),
+  subject: text()
+    .min(1)
+    .max(500)
+    .optional()
+    .meta({
+      description:
+        'A route (`/api/orders`), a route with its method (`POST /api/orders`) or a finding subject: the ' +
+        'findings about it and the causes that absorbed one about it as a symptom. Alert notifications link here.',
+    }),
+  layer: list(LAYERS, 'Only these layers.'),
+  severity: list(SEVERITIES, 'Only these severities.'),
+  status: list(STATUSES, 'Only these lifecycle states.'),
+  kind: z
+    .preprocess(
+      (v) =>
+        v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(',')),
+      z
+        .array(z.string().regex(/^[a-z0-9-]{1,80}$/, { message: 'is not a finding kind' }))
+        .min(1)
+        .optional(),
+    )
+    .meta({
+      description:
+        'Only these kinds (slow-endpoint, slow-statement, …). Several values: comma-separated or the parameter repeated.',
+      type: 'array',
+      items: { type: 'string', pattern: '^[a-z0-9-]{1,80}$' },
+    }),
+  limit: z.coerce.number().int().min(1).max(500).default(50).meta({ description: 'Page size.' }),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0).meta({ description: 'Findings to skip.' }),
 });
 
 export const transitionBody = z.strictObject({
@@ -69,11 +98,111 @@ export const analysisParams = z.strictObject({
 });
 
 export const analysisQuery = z.strictObject({
-  status: list(RUN_STATUSES),
-  limit: z.coerce.number().int().min(1).max(200).default(20),
+  status: list(RUN_STATUSES, 'Only runs in these states.'),
+  limit: z.coerce.number().int().min(1).max(200).default(20).meta({ description: 'How many.' }),
 });
 
 export const emptyQuery = z.strictObject({});
+
+// Responses. Each one with an `id` is a component of the OpenAPI document: zod's global registry holds the
+// ids with the descriptions, and the document is generated from it.
+export const components = z.globalRegistry;
+const timestamp = () => z.iso.datetime({ offset: true });
+
+export const problemDocument = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int().min(400).max(599),
+    detail: z.string().min(1),
+    problems: z.array(z.object({ path: z.string().min(1), message: z.string().min(1) })).optional(),
+    upstream: z.string().optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details.' });
+
+export const recommendation = z
+  .object({
+    action: z.string(),
+    artifact: z.string().optional().meta({ description: 'The DDL, code shape or config line to apply.' }),
+    expectedGain: z.string(),
+    confidence: z.enum(['low', 'medium', 'high']),
+    verify: z.string(),
+    general: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Advice about code shapes in general, not this app.' }),
+  })
+  .meta({ id: 'Recommendation' });
+
+export const finding = z
+  .object({
+    id: z.string(),
+    kind: z.string(),
+    layer: z.enum(LAYERS),
+    service: z.string().meta({ description: 'Prometheus job.' }),
+    subject: z.string().meta({ description: 'Route, statement fingerprint, instance, pool or page.' }),
+    severity: z.enum(SEVERITIES),
+    impact: z.number().meta({ description: 'Seconds of user-facing time lost per second.' }),
+    status: z.enum(STATUSES),
+    title: z.string(),
+    summary: z.string(),
+    evidence: z
+      .looseObject({})
+      .meta({ description: 'Values, window, the queries to paste, trace ids, plan, absorbed symptoms.' }),
+    recommendations: z.array(recommendation),
+    firstSeen: timestamp(),
+    lastSeen: timestamp(),
+    cleanCycles: z.number().int().min(0),
+    updatedAt: timestamp(),
+  })
+  .meta({ id: 'Finding' });
+
+export const findingEvent = z
+  .object({
+    id: z.number().int(),
+    at: timestamp(),
+    from: z.enum(STATUSES).nullable(),
+    to: z.enum(STATUSES),
+    actor: z.string().meta({ description: 'The JWT subject, or `analyzer`.' }),
+    note: z.string().nullable(),
+    runId: z.number().int().nullable(),
+  })
+  .meta({ id: 'FindingEvent' });
+
+export const analysisRun = z
+  .object({
+    id: z.number().int().min(1),
+    status: z.enum(RUN_STATUSES),
+    trigger: z.enum(['schedule', 'api', 'cli']),
+    startedAt: timestamp(),
+    finishedAt: timestamp().nullable(),
+    windowSeconds: z.number().int(),
+    findings: z.number().int().min(0),
+    error: z.string().nullable(),
+    slot: z.number().int().nullable(),
+    replica: z.string().nullable(),
+    requestedBy: z.string().nullable(),
+    changes: z.record(z.string(), z.number().int()),
+  })
+  .meta({ id: 'AnalysisRun' });
+
+export const readiness = z
+  .object({
+    status: z.enum(['ready', 'unavailable']),
+    ready: z.boolean(),
+    checks: z.record(
+      z.string(),
+      z.object({
+        status: z.enum(['up', 'down']),
+        target: z.string(),
+        latencyMs: z.number(),
+        error: z.string().optional(),
+      }),
+    ),
+    traces: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+    profiles: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+  })
+  .meta({ id: 'Readiness' });
 
 export interface RequestParts {
   readonly params?: unknown;
