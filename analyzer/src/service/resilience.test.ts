@@ -1,6 +1,7 @@
 /**
  * `hotpath serve` when things go wrong, on the real PostgreSQL and Prometheus: Prometheus goes away and comes
- * back (through a TCP relay the test can cut), and two replicas share one store.
+ * back (through a TCP relay the test can cut), two replicas share one store, and analyses queued through the
+ * API are claimed by whichever replica is up.
  */
 
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,8 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
 import { emptyDatabase, eventually } from '../../../test/harness.ts';
+import { migrate } from '../store/migrate.ts';
+import { queueRun } from '../store/runs.ts';
 import { loadServiceConfig } from './config.ts';
 import { startService } from './service.ts';
 import { testServiceEnv, testToken } from './testdata.ts';
@@ -157,4 +160,79 @@ describe('two replicas on one store', () => {
       await Promise.all(replicas.map((s) => s.stop()));
     }
   }, 60_000);
+});
+
+describe('analyses asked for through the API', () => {
+  it('are claimed from the store by any replica: runs queued while none was up each run once', async () => {
+    const storeUrl = await emptyDatabase();
+    const store = new pg.Pool({ connectionString: storeUrl, max: 2 });
+    const env = testServiceEnv(storeUrl, { HOTPATH_INTERVAL: 'off', HOTPATH_WINDOW: '1m' });
+    let replicas: Awaited<ReturnType<typeof startService>>[] = [];
+    try {
+      // What a replica's API does before it runs anything: queue for no replica in particular. That replica
+      // then stops; these runs must not wait for it to come back.
+      await migrate(store);
+      const queued = [];
+      for (const window of [60, 120, 180, 240, 300]) {
+        queued.push(
+          await queueRun(store, {
+            trigger: 'api',
+            windowSeconds: window,
+            replica: null,
+            requestedBy: 'otto',
+          }),
+        );
+      }
+      replicas = await Promise.all(
+        ['a', 'b'].map((r) =>
+          startService(loadServiceConfig({ ...env, HOTPATH_REPLICA: `replica-${r}` }), quiet),
+        ),
+      );
+      const runs = await eventually(async () => {
+        const { rows } = await store.query<{
+          id: string;
+          status: string;
+          replica: string | null;
+          window_s: number;
+        }>(`SELECT id, status, replica, window_s FROM analysis_runs ORDER BY id`);
+        if (rows.some((r) => r.status === 'queued' || r.status === 'running'))
+          throw new Error('still running');
+        return rows;
+      }, 60_000);
+      expect(runs.map((r) => Number(r.id))).toEqual(queued.map((r) => r.id));
+      expect(runs.map((r) => r.status)).toEqual([
+        'succeeded',
+        'succeeded',
+        'succeeded',
+        'succeeded',
+        'succeeded',
+      ]);
+      expect(runs.every((r) => r.replica === 'replica-a' || r.replica === 'replica-b')).toBe(true);
+      // Each ran with its own window, not the replica's default.
+      expect(runs.map((r) => r.window_s)).toEqual([60, 120, 180, 240, 300]);
+
+      // One asked of replica a now is claimed and run at once.
+      const operator = await testToken('operator', 'otto');
+      const ask = () =>
+        fetch(`${replicas[0]?.url}/api/v1/analyses`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${operator}` },
+        }).then(async (r) => ({
+          status: r.status,
+          body: (await r.json()) as { id: number; status: string },
+        }));
+      const first = await ask();
+      expect(first.status).toBe(202);
+      await eventually(async () => {
+        const { rows } = await store.query<{ status: string }>(
+          'SELECT status FROM analysis_runs WHERE id = $1',
+          [first.body.id],
+        );
+        if (rows[0]?.status !== 'succeeded') throw new Error(`run ${first.body.id} is ${rows[0]?.status}`);
+      }, 30_000);
+    } finally {
+      await Promise.all(replicas.map((s) => s.stop()));
+      await store.end();
+    }
+  }, 120_000);
 });

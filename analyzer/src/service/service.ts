@@ -17,7 +17,14 @@ import { PrometheusClient } from '../sources/prometheus.ts';
 import { parseWindow } from '../sources/snapshot.ts';
 import { openCounts } from '../store/findings.ts';
 import { migrate, schemaVersion } from '../store/migrate.ts';
-import { type AnalysisRun, claimScheduledRun, failRunsOfPreviousStart, queueRun } from '../store/runs.ts';
+import {
+  type AnalysisRun,
+  claimQueuedRun,
+  claimScheduledRun,
+  failRunsOfPreviousStart,
+  findUnclaimedRun,
+  queueRun,
+} from '../store/runs.ts';
 import { EmbeddedTraceSource } from '../traces/embedded.ts';
 import { OTLP_TRACES_PATH, otlpTracesRouter } from '../traces/otlp-receiver.ts';
 import type { TraceSource } from '../traces/source.ts';
@@ -30,6 +37,8 @@ import { analyzerTelemetry } from './telemetry.ts';
 
 /** How long a /readyz answer is reused. */
 const READINESS_TTL_MS = 2_000;
+/** How often a replica looks for analyses queued through another replica's API (it claims its own at once). */
+const QUEUE_POLL_MS = 2_000;
 /** How long `stop` waits for a running cycle. */
 const STOP_GRACE_MS = 30_000;
 
@@ -173,29 +182,49 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     }, next - Date.now());
   };
 
-  // Analyses asked for through the API run one after another in this replica (the lock orders replicas).
-  let queue: Promise<unknown> = Promise.resolve();
-  // Runs this process queued and has not started: asking again without a window returns the waiting one.
-  const waiting = new Map<number, AnalysisRun>();
+  // Analyses asked for through the API are queued in the store for any replica: each replica claims them one
+  // at a time (FOR UPDATE SKIP LOCKED) when asked itself and every QUEUE_POLL_MS, so a run asked of a replica
+  // that stops before running it is run by another. Claimed runs run one after another here; the cycle lock
+  // orders replicas.
+  let draining: Promise<void> | undefined;
+  const drain = (): Promise<void> => {
+    draining ??= (async () => {
+      try {
+        for (;;) {
+          if (stopping) return;
+          const run = await claimQueuedRun(store, config.replica);
+          if (run === null) return;
+          log.info({ run: run.id, requestedBy: run.requestedBy }, 'claimed a queued analysis');
+          await runCycle({ ...cycleDeps, window: `${run.windowSeconds}s` }, run).catch((error: unknown) =>
+            log.error({ err: String(error), run: run.id }, 'analysis failed'),
+          );
+        }
+      } catch (error) {
+        log.warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          'could not claim queued analyses',
+        );
+      } finally {
+        draining = undefined;
+      }
+    })();
+    return track(draining);
+  };
+  const queuePoll = setInterval(() => void drain(), QUEUE_POLL_MS);
+  queuePoll.unref();
   const requestAnalysis = async (request: { window?: string | undefined; requestedBy: string }) => {
-    const [pending] = waiting.values();
-    if (pending !== undefined && request.window === undefined) return { run: pending, created: false };
     const window = request.window ?? config.window;
+    if (request.window === undefined) {
+      const pending = await findUnclaimedRun(store, parseWindow(window));
+      if (pending !== null) return { run: pending, created: false };
+    }
     const run = await queueRun(store, {
       trigger: 'api',
       windowSeconds: parseWindow(window),
-      replica: config.replica,
+      replica: null,
       requestedBy: request.requestedBy,
     });
-    waiting.set(run.id, run);
-    const job = queue.then(() => {
-      waiting.delete(run.id);
-      return runCycle({ ...cycleDeps, window }, run);
-    });
-    queue = job.catch(() => {});
-    void track(job).catch((error: unknown) =>
-      log.error({ err: String(error), run: run.id }, 'analysis failed'),
-    );
+    void drain();
     return { run, created: true };
   };
 
@@ -315,6 +344,8 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   );
   // The schedule starts last, once everything it reports through is up.
   if (config.intervalSeconds !== null) void track(tick()).finally(schedule);
+  // Analyses queued while no replica was up are claimed now, not at the first poll.
+  void drain();
 
   const idle = async () => {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
@@ -327,6 +358,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     async stop() {
       stopping = true;
       if (timer !== undefined) clearTimeout(timer);
+      clearInterval(queuePoll);
       await close(otlpServer);
       await close(api);
       // A cycle stuck on a dead connection must not keep the process from stopping.

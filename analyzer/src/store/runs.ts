@@ -85,13 +85,17 @@ export async function claimScheduledRun(
   return rows[0] === undefined ? null : toRun(rows[0]);
 }
 
-/** A run asked for through the API or the CLI; it waits as `queued` until the cycle lock is free. */
+/**
+ * A run asked for through the API or the CLI; it waits as `queued` until the cycle lock is free. An API run is
+ * queued for no replica in particular (`replica` null): whichever replica claims it first runs it
+ * (`claimQueuedRun`), so a run asked of a replica that stops before running it is not stranded.
+ */
 export async function queueRun(
   db: Queryable,
   run: {
     readonly trigger: Exclude<RunTrigger, 'schedule'>;
     readonly windowSeconds: number;
-    readonly replica: string;
+    readonly replica: string | null;
     readonly requestedBy: string | null;
   },
 ): Promise<AnalysisRun> {
@@ -101,6 +105,33 @@ export async function queueRun(
     [run.trigger, run.windowSeconds, run.replica, run.requestedBy],
   );
   return only(rows);
+}
+
+/** The oldest API run still waiting for a replica with this window, to hand back instead of queueing another. */
+export async function findUnclaimedRun(db: Queryable, windowSeconds: number): Promise<AnalysisRun | null> {
+  const { rows } = await db.query<RunRow>(
+    `SELECT ${COLUMNS} FROM analysis_runs
+     WHERE status = 'queued' AND trigger = 'api' AND replica IS NULL AND window_s = $1
+     ORDER BY id LIMIT 1`,
+    [windowSeconds],
+  );
+  return rows[0] === undefined ? null : toRun(rows[0]);
+}
+
+/**
+ * Claims the oldest API run no replica has taken, for `replica`, or returns null. `FOR UPDATE SKIP LOCKED`: two
+ * replicas claiming at once get different runs (or one gets none) and neither waits for the other.
+ */
+export async function claimQueuedRun(db: Queryable, replica: string): Promise<AnalysisRun | null> {
+  const { rows } = await db.query<RunRow>(
+    `UPDATE analysis_runs SET replica = $1
+     WHERE id = (SELECT id FROM analysis_runs
+                 WHERE status = 'queued' AND trigger = 'api' AND replica IS NULL
+                 ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
+     RETURNING ${COLUMNS}`,
+    [replica],
+  );
+  return rows[0] === undefined ? null : toRun(rows[0]);
 }
 
 export async function markRunning(db: Queryable, id: number): Promise<void> {
