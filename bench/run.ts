@@ -1,17 +1,21 @@
 /**
  * `npm run bench`: every benchmark, printing ratios measured side by side in this one run.
  *
- *   npm run bench -- [overhead|advisor|browser] [--quick] [--seconds 5] [--rounds 3]
+ *   npm run bench -- [overhead|advisor|detect|browser] [--quick] [--seconds 5] [--rounds 3]
+ *                    [--warmup 60] [--detect-timeout 180] [--scenario error-burst,missing-index]
  *
- * `--quick`: 2 s runs and the live OTLP sink only, without the profiled variant (a few minutes).
+ * `--quick`: the overhead bench with 2 s runs and the live OTLP sink only, without the profiled variant, and the
+ * time-to-detect bench with 30 s warm-ups and 120 s to detect.
  */
 import { parseArgs } from 'node:util';
 import { benchAdvisor } from './advisor.ts';
 import { benchBrowserSize } from './browser-size.ts';
+import { benchDetect } from './detect.ts';
 import { benchOverhead } from './overhead.ts';
 
-const USAGE = 'usage: npm run bench -- [overhead|advisor|browser] [--quick] [--seconds N] [--rounds N]';
-const BENCHES = ['overhead', 'advisor', 'browser'] as const;
+const USAGE =
+  'usage: npm run bench -- [overhead|advisor|detect|browser] [--quick] [--seconds N] [--rounds N] [--warmup N] [--detect-timeout N] [--scenario a,b]';
+const BENCHES = ['overhead', 'advisor', 'detect', 'browser'] as const;
 
 function fail(message: string): never {
   console.error(`bench: ${message}\n${USAGE}`);
@@ -23,6 +27,9 @@ const OPTIONS = {
   quick: { type: 'boolean', default: false },
   seconds: { type: 'string' },
   rounds: { type: 'string' },
+  warmup: { type: 'string' },
+  'detect-timeout': { type: 'string' },
+  scenario: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 try {
@@ -56,6 +63,14 @@ if (only === undefined || only === 'overhead') {
 if (only === undefined || only === 'advisor') {
   console.log('bench: index advisor, before and after its DDL');
   await benchAdvisor();
+}
+if (only === undefined || only === 'detect') {
+  console.log('bench: time to detect each demo scenario in hotpath serve');
+  await benchDetect({
+    warmup: positive('warmup', parsed.values.warmup, quick ? 30 : 60),
+    timeout: positive('detect-timeout', parsed.values['detect-timeout'], quick ? 120 : 180),
+    ...(parsed.values.scenario === undefined ? {} : { only: parsed.values.scenario.split(',') }),
+  });
 }
 if (only === undefined || only === 'browser') {
   console.log('bench: browser entry size');
