@@ -4,8 +4,6 @@
  * API are claimed by whichever replica is up.
  */
 
-import type { AddressInfo } from 'node:net';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { pino } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
@@ -14,41 +12,9 @@ import { migrate } from '../store/migrate.ts';
 import { queueRun } from '../store/runs.ts';
 import { loadServiceConfig } from './config.ts';
 import { startService } from './service.ts';
-import { testServiceEnv, testToken } from './testdata.ts';
+import { relay, testServiceEnv, testToken } from './testdata.ts';
 
 const quiet = pino({ level: 'silent' });
-
-/** A TCP relay to the real Prometheus on a fixed port; `cut()` makes the port refuse connections. */
-async function relay(to: URL) {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-  const open = async () => {
-    server = createServer((client) => {
-      const upstream = connect(Number(to.port), to.hostname);
-      sockets.add(client).add(upstream);
-      client.pipe(upstream).pipe(client);
-      const drop = () => {
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on('error', drop).on('close', drop);
-      upstream.on('error', drop).on('close', drop);
-    });
-    await new Promise<void>((resolve) => server?.listen(port, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
-  };
-  await open();
-  return {
-    url: () => `http://127.0.0.1:${port}`,
-    async cut() {
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-      await new Promise<void>((resolve) => server?.close(() => resolve()));
-    },
-    restore: open,
-  };
-}
 
 describe('hotpath serve without Prometheus', () => {
   it('says which upstream is down, records the failed cycle, stays up and recovers by itself', async () => {

@@ -1,4 +1,6 @@
 /** Test helpers for `hotpath serve` in-process: its environment on the harness, and API tokens. */
+import type { AddressInfo } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { SignJWT } from 'jose';
 import { inject } from 'vitest';
 import type { Role } from './http/auth.ts';
@@ -31,4 +33,48 @@ export function testToken(role: Role | readonly string[], subject = 'tester'): P
     .setIssuedAt()
     .setExpirationTime('30m')
     .sign(new TextEncoder().encode(TEST_SECRET));
+}
+
+/**
+ * A TCP relay to an upstream (the real Prometheus or PostgreSQL) on a fixed port: `cut()` drops every connection
+ * and makes the port refuse new ones, `restore()` listens again on the same port. With `delayMs`, every chunk the
+ * upstream sends reaches the client that much later: an upstream that answers, slowly.
+ */
+export async function relay(to: URL, options: { readonly delayMs?: number } = {}) {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const open = async () => {
+    server = createServer((client) => {
+      const upstream = connect(Number(to.port), to.hostname);
+      sockets.add(client).add(upstream);
+      client.pipe(upstream);
+      if (options.delayMs === undefined) upstream.pipe(client);
+      else
+        upstream.on('data', (chunk: Buffer) => {
+          setTimeout(() => {
+            if (!client.destroyed) client.write(chunk);
+          }, options.delayMs);
+        });
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+    });
+    await new Promise<void>((resolve) => server?.listen(port, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  };
+  await open();
+  return {
+    port: () => port,
+    url: () => `http://127.0.0.1:${port}`,
+    async cut() {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+      await new Promise<void>((resolve) => server?.close(() => resolve()));
+    },
+    restore: open,
+  };
 }
