@@ -12,44 +12,19 @@ import { pino } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
 import { startAnalyzer } from '../../../scripts/lib/analyzer.ts';
 import { emptyDatabase, eventually } from '../../../test/harness.ts';
-import { findingId } from '../findings.ts';
-import { migrate } from '../store/migrate.ts';
-import { recordTestCycle } from '../store/testdata.ts';
-import type { Finding } from '../types.ts';
+import { seedStore } from '../store/testdata.ts';
 import { loadServiceConfig } from './config.ts';
 import { startService } from './service.ts';
-import { relay, testServiceEnv } from './testdata.ts';
+import { relay, testFinding, testServiceEnv, untilReady } from './testdata.ts';
 
 const quiet = pino({ level: 'silent' });
-
-function seeded(service: string, subject: string): Finding {
-  return {
-    id: findingId('slow-endpoint', service, subject),
-    kind: 'slow-endpoint',
-    layer: 'api',
-    service,
-    subject,
-    severity: 'warning',
-    impact: 0.05,
-    title: `${subject} p95 is 310 ms`,
-    summary: 'p95 over the 200 ms objective',
-    evidence: { values: { p95_s: 0.31 }, window: '15m', queries: [{ language: 'promql', text: 'up' }] },
-    recommendations: [],
-  };
-}
 
 /** A store with two findings already in it, as a replica would have left them. */
 async function seededStore(): Promise<{ url: string; ids: string[] }> {
   const url = await emptyDatabase();
   const service = `outage-${randomUUID().slice(0, 8)}`;
-  const findings = [seeded(service, 'GET /api/a'), seeded(service, 'GET /api/b')];
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
-  try {
-    await migrate(pool);
-    await recordTestCycle(pool, findings);
-  } finally {
-    await pool.end();
-  }
+  const findings = [testFinding(service, 'GET /api/a'), testFinding(service, 'GET /api/b')];
+  await seedStore(url, findings);
   return { url, ids: findings.map((f) => f.id) };
 }
 
@@ -118,10 +93,7 @@ describe('hotpath serve when its own store goes away mid-cycle', () => {
       await new Promise((r) => setTimeout(r, 8_000));
 
       await storeRelay.restore();
-      await eventually(async () => {
-        const r = await fetch(`${service.url}/readyz`);
-        if (r.status !== 200) throw new Error(`readyz ${r.status}`);
-      }, 15_000);
+      await untilReady(service.url);
       const recovered = await eventually(async () => {
         const { rows } = await store.query<{ id: string }>(
           `SELECT id FROM analysis_runs WHERE status = 'succeeded' AND trigger = 'schedule' AND id > $1 LIMIT 1`,

@@ -12,7 +12,7 @@ import { migrate } from '../store/migrate.ts';
 import { queueRun } from '../store/runs.ts';
 import { loadServiceConfig } from './config.ts';
 import { startService } from './service.ts';
-import { relay, testServiceEnv, testToken } from './testdata.ts';
+import { relay, testServiceEnv, testToken, untilReady } from './testdata.ts';
 
 const quiet = pino({ level: 'silent' });
 
@@ -56,10 +56,7 @@ describe('hotpath serve without Prometheus', () => {
       expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
 
       await prometheus.restore();
-      await eventually(async () => {
-        const r = await fetch(`${service.url}/readyz`);
-        if (r.status !== 200) throw new Error(`readyz ${r.status}`);
-      }, 15_000);
+      await untilReady(service.url);
       const recovered = await eventually(async () => {
         const { rows } = await store.query<{ id: string }>(
           `SELECT id FROM analysis_runs WHERE status = 'succeeded' AND trigger = 'schedule' LIMIT 1`,

@@ -13,14 +13,11 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyDatabase, eventually } from '../../../test/harness.ts';
 import { SHARED_FIXTURES } from '../../../test/stack/compose.ts';
-import { findingId } from '../findings.ts';
-import { migrate } from '../store/migrate.ts';
-import { recordTestCycle } from '../store/testdata.ts';
-import type { Finding } from '../types.ts';
+import { seedStore } from '../store/testdata.ts';
 import { loadServiceConfig } from './config.ts';
 import { ROUTES } from './http/routes.ts';
 import { type ServiceHandle, startService } from './service.ts';
-import { TEST_SECRET, testServiceEnv } from './testdata.ts';
+import { TEST_SECRET, testFinding, testServiceEnv } from './testdata.ts';
 
 const SECRET = TEST_SECRET;
 const key = new TextEncoder().encode(SECRET);
@@ -36,54 +33,21 @@ async function token(claims: Record<string, unknown>, options: { alg?: string; e
 
 const quiet = pino({ level: 'silent' });
 
-function seeded(service: string, subject: string): Finding {
-  return {
-    id: findingId('slow-endpoint', service, subject),
-    kind: 'slow-endpoint',
-    layer: 'api',
-    service,
-    subject,
-    severity: 'critical',
-    impact: 0.3,
-    title: `${subject} p95 is 612 ms`,
-    summary: 'p95 over the 200 ms objective',
-    evidence: { values: { p95_s: 0.612 }, window: '15m', queries: [{ language: 'promql', text: 'up' }] },
-    recommendations: [
-      {
-        action: 'Cache the product list',
-        expectedGain: 'p95 −400 ms',
-        confidence: 'medium',
-        verify: 'p95 < 200 ms',
-      },
-    ],
-  };
-}
-
-async function seed(storeUrl: string, findings: Finding[]): Promise<void> {
-  const pool = new pg.Pool({ connectionString: storeUrl, max: 1 });
-  try {
-    await migrate(pool);
-    await recordTestCycle(pool, findings);
-  } finally {
-    await pool.end();
-  }
-}
-
 describe('hotpath serve API', () => {
   let storeUrl: string;
   let service: ServiceHandle;
   const svc = `shop-${randomUUID().slice(0, 8)}`;
-  const first = seeded(svc, 'GET /api/products');
-  const second = seeded(svc, 'GET /api/orders');
+  const first = testFinding(svc, 'GET /api/products');
+  const second = testFinding(svc, 'GET /api/orders');
   // Untouched by the other tests (the authorization matrix acknowledges `first`).
-  const third = seeded(svc, 'GET /api/stats');
+  const third = testFinding(svc, 'GET /api/stats');
   let viewer: string;
   let operator: string;
   let admin: string;
 
   beforeAll(async () => {
     storeUrl = await emptyDatabase();
-    await seed(storeUrl, [first, second, third]);
+    await seedStore(storeUrl, [first, second, third]);
     service = await startService(loadServiceConfig(testServiceEnv(storeUrl)), quiet);
     [viewer, operator, admin] = await Promise.all([
       token({ role: 'viewer', sub: 'vera' }),

@@ -3,6 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { SignJWT } from 'jose';
 import { inject } from 'vitest';
+import { eventually } from '../../../test/harness.ts';
+import { findingId } from '../findings.ts';
+import type { Finding } from '../types.ts';
 import type { Role } from './http/auth.ts';
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
@@ -77,4 +80,36 @@ export async function relay(to: URL, options: { readonly delayMs?: number } = {}
     },
     restore: open,
   };
+}
+
+/** A slow-endpoint finding of `service` about `subject`, as a cycle would store it. */
+export function testFinding(service: string, subject: string): Finding {
+  return {
+    id: findingId('slow-endpoint', service, subject),
+    kind: 'slow-endpoint',
+    layer: 'api',
+    service,
+    subject,
+    severity: 'critical',
+    impact: 0.3,
+    title: `${subject} p95 is 612 ms`,
+    summary: 'p95 over the 200 ms objective',
+    evidence: { values: { p95_s: 0.612 }, window: '15m', queries: [{ language: 'promql', text: 'up' }] },
+    recommendations: [
+      {
+        action: 'Cache the product list',
+        expectedGain: 'p95 −400 ms',
+        confidence: 'medium',
+        verify: 'p95 < 200 ms',
+      },
+    ],
+  };
+}
+
+/** Resolves once the service's `/readyz` answers 200. */
+export async function untilReady(serviceUrl: string, ms = 15_000): Promise<void> {
+  await eventually(async () => {
+    const r = await fetch(`${serviceUrl}/readyz`);
+    if (r.status !== 200) throw new Error(`readyz ${r.status}`);
+  }, ms);
 }

@@ -1,7 +1,8 @@
 /** Test helper: one analysis cycle's findings written to a store, the way `hotpath serve` writes them. */
-import type pg from 'pg';
+import pg from 'pg';
 import type { Finding } from '../types.ts';
 import { type CycleChanges, recordCycle } from './findings.ts';
+import { migrate } from './migrate.ts';
 import { queueRun } from './runs.ts';
 
 export async function recordTestCycle(
@@ -30,5 +31,16 @@ export async function recordTestCycle(
     throw error;
   } finally {
     client.release();
+  }
+}
+
+/** A migrated store at `url` holding `findings`, recorded by one cycle. */
+export async function seedStore(url: string, findings: readonly Finding[]): Promise<void> {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    await migrate(pool);
+    await recordTestCycle(pool, findings);
+  } finally {
+    await pool.end();
   }
 }

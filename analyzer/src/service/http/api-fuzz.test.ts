@@ -13,8 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../../scripts/lib/process.ts';
 import { emptyDatabase } from '../../../../test/harness.ts';
 import { findingId } from '../../findings.ts';
-import { migrate } from '../../store/migrate.ts';
-import { recordTestCycle } from '../../store/testdata.ts';
+import { seedStore } from '../../store/testdata.ts';
 import type { Finding } from '../../types.ts';
 import { loadServiceConfig } from '../config.ts';
 import { type ServiceHandle, startService } from '../service.ts';
@@ -82,13 +81,7 @@ describe('the API under generated input', () => {
 
   beforeAll(async () => {
     storeUrl = await emptyDatabase();
-    const pool = new pg.Pool({ connectionString: storeUrl, max: 1 });
-    try {
-      await migrate(pool);
-      await recordTestCycle(pool, findings);
-    } finally {
-      await pool.end();
-    }
+    await seedStore(storeUrl, findings);
     // A rate limit the fuzzer cannot reach (service.test.ts tests it), and a Prometheus that is not there: the
     // analyses the fuzzer queues fail at once instead of each running a cycle, and /readyz answers 503.
     service = await startService(
