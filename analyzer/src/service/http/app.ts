@@ -1,6 +1,7 @@
 /**
  * The analyzer's HTTP API (`/api/v1`) and health endpoints. `createApp(deps)` returns the Express app, its
- * routes read from the one table of them (`api.ts`); only `serve` listens. Errors map to RFC 9457 problem documents in one place (`problem`), never a stack trace.
+ * routes read from the one table of them (`api.ts`); only `serve` listens. Errors map to RFC 9457 problem
+ * documents in one place (`problem`), never a stack trace.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';

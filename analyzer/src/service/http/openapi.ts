@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { API, type ApiRoute, problemStatuses } from './api.ts';
-import { components, problemDocument } from './schemas.ts';
+import { components } from './schemas.ts';
 
 const COMPONENTS_URI = '#/components/schemas/';
 
@@ -92,14 +92,21 @@ function operation(route: ApiRoute): object {
   };
 }
 
+let built: Record<string, unknown> | undefined;
+
+/** The document, built once: the table and its schemas do not change while the process runs. */
 export function openApiDocument(): Record<string, unknown> {
+  built ??= buildDocument();
+  return built;
+}
+
+function buildDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, object>> = {};
   for (const route of API) {
     const path = openApiPath(route.path);
     paths[path] = { ...paths[path], [route.method]: operation(route) };
   }
-  // Every registered schema, the problem document among them (referenced by every route's errors).
-  void problemDocument;
+  // Every schema with an id (schemas.ts), the problem document among them (every route's errors refer to it).
   const { schemas } = z.toJSONSchema(components, { uri: (id) => `${COMPONENTS_URI}${id}`, io: 'output' }) as {
     schemas: Record<string, unknown>;
   };

@@ -13,20 +13,24 @@ const LAYERS = ['api', 'database', 'runtime', 'frontend'] as const;
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
 const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
 
-/** `?status=open,acknowledged` and `?status=open&status=acknowledged` both give a list. */
-const list = <T extends readonly [string, ...string[]]>(values: T, description: string) =>
+/**
+ * `?status=open,acknowledged` and `?status=open&status=acknowledged` both give a list. `items` is what the
+ * OpenAPI document says each value is: a transform has no JSON Schema of its own.
+ */
+const list = <I extends z.ZodType>(item: I, items: object, description: string) =>
   z
     .preprocess(
       (v) =>
         v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(',')),
-      z.array(z.enum(values)).min(1).optional(),
+      z.array(item).min(1).optional(),
     )
-    // What the preprocessing accepts, for the OpenAPI document (a transform has no JSON Schema of its own).
     .meta({
       description: `${description} Several values: comma-separated or the parameter repeated.`,
       type: 'array',
-      items: { type: 'string', enum: [...values] },
+      items,
     });
+const enumList = <T extends readonly [string, ...string[]]>(values: T, description: string) =>
+  list(z.enum(values), { type: 'string', enum: [...values] }, description);
 
 /** Text PostgreSQL can store: a NUL byte would make the query fail (22021) instead of the request. */
 const text = () =>
@@ -52,24 +56,14 @@ export const findingQuery = z.strictObject({
         'A route (`/api/orders`), a route with its method (`POST /api/orders`) or a finding subject: the ' +
         'findings about it and the causes that absorbed one about it as a symptom. Alert notifications link here.',
     }),
-  layer: list(LAYERS, 'Only these layers.'),
-  severity: list(SEVERITIES, 'Only these severities.'),
-  status: list(STATUSES, 'Only these lifecycle states.'),
-  kind: z
-    .preprocess(
-      (v) =>
-        v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(',')),
-      z
-        .array(z.string().regex(/^[a-z0-9-]{1,80}$/, { message: 'is not a finding kind' }))
-        .min(1)
-        .optional(),
-    )
-    .meta({
-      description:
-        'Only these kinds (slow-endpoint, slow-statement, …). Several values: comma-separated or the parameter repeated.',
-      type: 'array',
-      items: { type: 'string', pattern: '^[a-z0-9-]{1,80}$' },
-    }),
+  layer: enumList(LAYERS, 'Only these layers.'),
+  severity: enumList(SEVERITIES, 'Only these severities.'),
+  status: enumList(STATUSES, 'Only these lifecycle states.'),
+  kind: list(
+    z.string().regex(/^[a-z0-9-]{1,80}$/, { message: 'is not a finding kind' }),
+    { type: 'string', pattern: '^[a-z0-9-]{1,80}$' },
+    'Only these kinds (slow-endpoint, slow-statement, …).',
+  ),
   limit: z.coerce.number().int().min(1).max(500).default(50).meta({ description: 'Page size.' }),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0).meta({ description: 'Findings to skip.' }),
 });
@@ -98,7 +92,7 @@ export const analysisParams = z.strictObject({
 });
 
 export const analysisQuery = z.strictObject({
-  status: list(RUN_STATUSES, 'Only runs in these states.'),
+  status: enumList(RUN_STATUSES, 'Only runs in these states.'),
   limit: z.coerce.number().int().min(1).max(200).default(20).meta({ description: 'How many.' }),
 });
 
