@@ -183,9 +183,11 @@ export interface FactsByKind {
   };
   readonly 'event-loop-lag': {
     readonly instance: string;
-    readonly limit_event_loop_p99_s: number;
+    readonly limit_event_loop_delay_s: number;
     readonly limit_utilization_ratio: number;
-    /** The median over the window of the per-interval p99 delay: what most intervals saw, not one spike. */
+    /** The median over the window of each interval's longest delay: what most intervals saw, not one spike. */
+    readonly event_loop_delay_s?: number;
+    /** The median over the window of the per-interval p99 delay. */
     readonly event_loop_p99_s?: number;
     readonly event_loop_p99_max_s?: number;
     readonly event_loop_utilization_ratio?: number;

@@ -10,7 +10,7 @@ export interface DetectorLimits {
   readonly slowStatement: { readonly p95Seconds: number };
   /** The database advisor: the tail of database time it neither plans nor reports on (a share, 0–1). */
   readonly advisor: { readonly minShare: number };
-  readonly eventLoop: { readonly p99Seconds: number; readonly utilization: number };
+  readonly eventLoop: { readonly delaySeconds: number; readonly utilization: number };
   readonly memoryLeak: { readonly bytesPerHour: number };
   readonly cpu: { readonly cores: number };
   readonly gc: { readonly secondsPerSecond: number };
@@ -86,7 +86,7 @@ export function limitsFor(o: Objectives): DetectorLimits {
     slowStatement: { p95Seconds: o.database.query_p95_ms / 1000 },
     advisor: { minShare: o.database.advice_min_share_percent / 100 },
     eventLoop: {
-      p99Seconds: o.runtime.event_loop_p99_ms / 1000,
+      delaySeconds: o.runtime.event_loop_p99_ms / 1000,
       utilization: o.runtime.event_loop_utilization,
     },
     memoryLeak: { bytesPerHour: o.runtime.heap_growth_mb_per_hour * 1e6 },

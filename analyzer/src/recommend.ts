@@ -239,9 +239,9 @@ function errorRate(d: Draft<'error-rate'>, snapshot: Snapshot): Recommendation[]
 function eventLoopLag(d: Draft<'event-loop-lag'>, snapshot: Snapshot): Recommendation[] {
   const f = d.facts;
   const verify =
-    `The event-loop p99 delay of ${f.instance} stays under ${formatSeconds(f.limit_event_loop_p99_s)}` +
-    `${using(snapshot, 'runtime.eventLoopP99')}`;
-  const delay = f.event_loop_p99_s;
+    `The longest event-loop delay of ${f.instance} stays under ${formatSeconds(f.limit_event_loop_delay_s)} in ` +
+    `most intervals${using(snapshot, 'runtime.eventLoopDelay')}`;
+  const delay = f.event_loop_delay_s;
   const waitGain =
     delay === undefined
       ? 'Other requests stop waiting for the loop'

@@ -116,9 +116,11 @@ export interface RuntimeStats {
   readonly service: string;
   readonly instance: string;
   /**
-   * The p99 event-loop delay most of the window saw: the median over the window's intervals of each interval's
-   * p99, so one spike (a deploy, a GC) does not count as a blocked loop.
+   * The longest event-loop delay most of the window saw: the median over the window's intervals of each
+   * interval's maximum, so one spike (a deploy, a GC) does not count as a blocked loop. What "blocked" is judged on.
    */
+  readonly eventLoopDelaySeconds: number | null;
+  /** The p99 delay most of the window saw (the median of the intervals' p99), for evidence. */
   readonly eventLoopP99Seconds: number | null;
   /** The highest interval p99 in the window, for evidence. */
   readonly eventLoopP99MaxSeconds: number | null;

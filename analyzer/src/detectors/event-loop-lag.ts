@@ -1,6 +1,6 @@
 /**
- * Event-loop lag: an instance whose event loop is blocked (the p99 delay over the objective in most of the
- * window's intervals, not one spike) or saturated (utilisation over the objective), Clinic Doctor's two signs
+ * Event-loop lag: an instance whose event loop is blocked (a callback delayed past the objective in most of the
+ * window's intervals, not one spike: Clinic Doctor's 100 ms, slo.yaml `event_loop_p99_ms`) or saturated (utilisation over the objective), Clinic Doctor's two signs
  * that JavaScript holds the only thread requests are served on. With traces, the route that holds the loop is
  * named: the one whose server spans run synchronously (no child span running, nothing else in the process
  * moving) for the most time per second. Routes that merely waited for the loop are not blamed. When several
@@ -25,10 +25,11 @@ import { blockingRoutes } from '../traces/sync-time.ts';
 import type { Snapshot } from '../types.ts';
 
 export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'event-loop-lag'>[] {
-  const { p99Seconds: limit, utilization: utilizationLimit } = limits.eventLoop;
+  const { delaySeconds: limit, utilization: utilizationLimit } = limits.eventLoop;
   const findings: Draft<'event-loop-lag'>[] = [];
   for (const rt of snapshot.runtime) {
-    const delay = isNumber(rt.eventLoopP99Seconds) ? rt.eventLoopP99Seconds : null;
+    const delay = isNumber(rt.eventLoopDelaySeconds) ? rt.eventLoopDelaySeconds : null;
+    const p99 = isNumber(rt.eventLoopP99Seconds) ? rt.eventLoopP99Seconds : null;
     const utilization = isNumber(rt.eventLoopUtilization) ? rt.eventLoopUtilization : null;
     const blocked = delay !== null && delay > limit;
     const saturated = utilization !== null && utilization > utilizationLimit;
@@ -38,7 +39,7 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'event
     const rate = serviceRequestRate(snapshot, rt.service) / Math.max(instances, 1);
     const waited = delay ?? 0;
     // Impact: every request of this instance (the service's rate split evenly over its instances) is taken to
-    // wait the p99 delay, an upper bound; without route data, a nominal one request per second.
+    // wait the longest delay, an upper bound; without route data, a nominal one request per second.
     const waitedFor = (rate > 0 ? rate : 1) * waited;
     const holders = blockingRoutes(snapshot, rt.service, limit * 1000);
     const held = holders.reduce((sum, h) => sum + h.share, 0);
@@ -52,10 +53,11 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'event
       const impact = blocking === undefined || held <= 0 ? waitedFor : (waitedFor * blocking.share) / held;
 
       const what = blocked
-        ? `blocked: p99 delay ${formatSeconds(delay ?? 0)} vs the ${formatSeconds(limit)} objective`
+        ? `blocked: callbacks delayed ${formatSeconds(delay ?? 0)} in most intervals vs the ${formatSeconds(limit)} objective`
         : `saturated: utilisation ${formatPercent(utilization ?? 0)} vs the ${formatPercent(utilizationLimit)} objective`;
       const also =
-        blocked && utilization !== null ? ` Its utilisation was ${formatPercent(utilization)}.` : '';
+        (blocked && p99 !== null ? ` The p99 delay was ${formatSeconds(p99)}.` : '') +
+        (blocked && utilization !== null ? ` Its utilisation was ${formatPercent(utilization)}.` : '');
       const cost =
         rate > 0 && waited > 0
           ? ` At ${formatRate(rate)} on this instance, requests lose up to ${waitedFor.toFixed(2)} s per second waiting for the loop${holders.length > 1 ? `, ${impact.toFixed(2)} s of it for this route` : ''}.`
@@ -104,9 +106,10 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'event
             `that callbacks, and with them every request, waited for the single JavaScript thread.${also}${culprit}${code}${cost}`,
           facts: {
             instance: rt.instance,
-            limit_event_loop_p99_s: limit,
+            limit_event_loop_delay_s: limit,
             limit_utilization_ratio: utilizationLimit,
-            ...(delay !== null ? { event_loop_p99_s: delay } : {}),
+            ...(delay !== null ? { event_loop_delay_s: delay } : {}),
+            ...(p99 !== null ? { event_loop_p99_s: p99 } : {}),
             ...(isNumber(rt.eventLoopP99MaxSeconds)
               ? { event_loop_p99_max_s: rt.eventLoopP99MaxSeconds }
               : {}),
@@ -118,6 +121,7 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'event
           evidence: {
             window: snapshot.window,
             queries: evidenceQueries(snapshot, [
+              'runtime.eventLoopDelay',
               'runtime.eventLoopP99',
               'runtime.eventLoopUtilization',
               'routes.rate',

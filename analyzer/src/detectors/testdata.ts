@@ -53,6 +53,7 @@ export function runtime(overrides: Partial<RuntimeStats> = {}): RuntimeStats {
   return {
     service: SERVICE,
     instance: INSTANCE,
+    eventLoopDelaySeconds: 0.02,
     eventLoopP99Seconds: 0.012,
     eventLoopUtilization: 0.2,
     heapUsedBytes: 80e6,
@@ -118,6 +119,10 @@ export function snapshot(overrides: Partial<Snapshot> = {}): Snapshot {
       'routes.errors': { language: 'promql', text: 'sum by (job) (rate(x{code=~"5.."}[15m]))' },
       'routes.p95': { language: 'promql', text: 'histogram_quantile(0.95, …)' },
       'routes.baselineP95': { language: 'promql', text: 'histogram_quantile(0.95, … offset 15m)' },
+      'runtime.eventLoopDelay': {
+        language: 'promql',
+        text: 'max by (job, instance) (quantile_over_time(0.5, nodejs_eventloop_delay_max_seconds[15m:30s]))',
+      },
       'runtime.eventLoopP99': {
         language: 'promql',
         text: 'max by (job, instance) (nodejs_eventloop_delay_p99_seconds)',
