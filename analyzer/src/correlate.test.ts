@@ -17,7 +17,7 @@ const analyze = (s: Snapshot) => correlate(detectAll(s, LIMITS), s);
 describe('correlate', () => {
   it('lets a blocked event loop absorb the latency of every route of its service, not of another service', () => {
     const s = snapshot({
-      runtime: [runtime({ eventLoopDelaySeconds: 0.16 })],
+      runtime: [runtime({ eventLoopP99Seconds: 0.16, eventLoopDelaySeconds: 0.16 })],
       routes: [
         route({ route: '/a', p95Seconds: 0.27, baselineP95Seconds: 0.01 }),
         route({ route: '/b', p95Seconds: 0.16, baselineP95Seconds: 0.02 }),
@@ -46,7 +46,9 @@ describe('correlate', () => {
     // Utilisation over its objective, delay under it: requests did not wait for the loop, so the slow route is
     // slow on its own and stays a finding, with its own advice.
     const s = snapshot({
-      runtime: [runtime({ eventLoopDelaySeconds: 0.03, eventLoopUtilization: 0.99 })],
+      runtime: [
+        runtime({ eventLoopP99Seconds: 0.03, eventLoopDelaySeconds: 0.03, eventLoopUtilization: 0.99 }),
+      ],
       routes: [route({ route: '/a', p95Seconds: 0.45, baselineP95Seconds: 0.01 })],
     });
 
@@ -92,7 +94,7 @@ describe('correlate', () => {
       );
     const s = await withTraces(
       snapshot({
-        runtime: [runtime({ eventLoopDelaySeconds: 0.12 })],
+        runtime: [runtime({ eventLoopP99Seconds: 0.12, eventLoopDelaySeconds: 0.12 })],
         routes: [
           route({ method: 'POST', route: '/checkout', p95Seconds: 0.13, baselineP95Seconds: 0.01 }),
           route({ route: '/products/:id', p95Seconds: 0.13, baselineP95Seconds: 0.01 }),
@@ -142,7 +144,7 @@ describe('correlate', () => {
       );
     const s = await withTraces(
       snapshot({
-        runtime: [runtime({ eventLoopDelaySeconds: 0.12 })],
+        runtime: [runtime({ eventLoopP99Seconds: 0.12, eventLoopDelaySeconds: 0.12 })],
         routes: [
           route({ method: 'POST', route: '/checkout', p95Seconds: 0.13, baselineP95Seconds: 0.01 }),
           route({ route: '/export', p95Seconds: 0.12, baselineP95Seconds: 0.01 }),

@@ -205,7 +205,7 @@ export function correlate(drafts: readonly Draft[], snapshot: Snapshot): Draft[]
     // Only a blocked loop (callbacks delayed past the objective) makes every route wait. A loop that is merely
     // saturated still runs callbacks on time: the routes that are slow are slow on their own, except the one
     // that keeps it busy, which the loop finding names.
-    const blocked = (loop.facts.event_loop_delay_s ?? 0) > loop.facts.limit_event_loop_delay_s;
+    const blocked = loop.facts.blocked;
     const symptoms: Draft[] = routeDrafts(
       loop.service,
       (r) => r === blocking?.route || (blocked && !others.has(r)),

@@ -185,6 +185,8 @@ export interface FactsByKind {
     readonly instance: string;
     readonly limit_event_loop_delay_s: number;
     readonly limit_utilization_ratio: number;
+    /** Delayed past the objective (not merely saturated): every route waits for it. */
+    readonly blocked: boolean;
     /** The median over the window of each interval's longest delay: what most intervals saw, not one spike. */
     readonly event_loop_delay_s?: number;
     /** The median over the window of the per-interval p99 delay. */

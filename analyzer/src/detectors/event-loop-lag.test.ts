@@ -5,7 +5,7 @@ import { bare, finished, INSTANCE, LIMITS, route, runtime, SERVICE, snapshot } f
 describe('event-loop-lag detector', () => {
   it('reports an instance whose longest event-loop delay is over the objective in most intervals, costed by its request rate', () => {
     const s = snapshot({
-      runtime: [runtime({ eventLoopDelaySeconds: 0.16 })],
+      runtime: [runtime({ eventLoopP99Seconds: 0.16, eventLoopDelaySeconds: 0.16 })],
       routes: [
         route({ requestRate: 2 }),
         route({ method: 'POST', route: '/api/orders', requestRate: 1, p95Seconds: 0.31 }),
@@ -32,23 +32,40 @@ describe('event-loop-lag detector', () => {
     expect(finding?.recommendations[0]?.verify).toContain(s.queries['runtime.eventLoopDelay']?.text);
   });
 
-  it('judges a blocked loop on the longest delay, not the p99 a block rarely moves', () => {
+  it('takes the longest delay for a block only when a request held the loop that long', () => {
     // One 150 ms block a second is one timer sample among ~80 ten-millisecond ticks: the interval's p99 stays
-    // near 14 ms (measured under the root-cause test's traffic) while callbacks wait 150 ms.
+    // near 14 ms (measured under the root-cause test's traffic) while callbacks wait 150 ms. Without a request
+    // that held the loop that long (no traces here), the long delay is the host's, not JavaScript's: measured
+    // at 139 ms beside a browser, with a p99 of 11 ms.
+    const unexplained = snapshot({
+      runtime: [runtime({ eventLoopDelaySeconds: 0.14, eventLoopP99Seconds: 0.011 })],
+    });
+    expect(detect(unexplained, LIMITS)).toEqual([]);
+    // The p99 over the objective is a block on its own; the longest delay is the figure reported.
     const blocked = snapshot({
-      runtime: [runtime({ eventLoopDelaySeconds: 0.28, eventLoopP99Seconds: 0.014 })],
+      runtime: [runtime({ eventLoopDelaySeconds: 0.28, eventLoopP99Seconds: 0.16 })],
     });
     const [finding] = finished(detect(blocked, LIMITS), blocked);
-    expect(finding?.summary).toContain('The p99 delay was 14 ms.');
-    expect(finding?.evidence.values).toMatchObject({ event_loop_delay_s: 0.28, event_loop_p99_s: 0.014 });
-    // A p99 over the objective without the longest delay over it cannot happen; with no delay series, nothing.
-    const none = snapshot({ runtime: [runtime({ eventLoopDelaySeconds: null, eventLoopP99Seconds: 0.5 })] });
-    expect(detect(none, LIMITS)).toEqual([]);
+    expect(finding?.title).toContain('callbacks delayed 280 ms in most intervals');
+    expect(finding?.summary).toContain('The p99 delay was 160 ms.');
+    expect(finding?.evidence.values).toMatchObject({
+      blocked: 'true',
+      event_loop_delay_s: 0.28,
+      event_loop_p99_s: 0.16,
+    });
+    // With no delay series at all, the p99 still counts.
+    const p99Only = snapshot({
+      runtime: [runtime({ eventLoopDelaySeconds: null, eventLoopP99Seconds: 0.5 })],
+    });
+    expect(detect(p99Only, LIMITS)).toHaveLength(1);
   });
 
   it('is critical at twice the objective, and splits the service’s traffic over its instances', () => {
     const s = snapshot({
-      runtime: [runtime({ eventLoopDelaySeconds: 0.25 }), runtime({ instance: 'shop-2:9464' })],
+      runtime: [
+        runtime({ eventLoopP99Seconds: 0.25, eventLoopDelaySeconds: 0.25 }),
+        runtime({ instance: 'shop-2:9464' }),
+      ],
       routes: [route({ requestRate: 4 })],
     });
 
@@ -86,7 +103,7 @@ describe('event-loop-lag detector', () => {
       runtime: [
         runtime({ instance: 'quiet', eventLoopDelaySeconds: null, eventLoopUtilization: null }),
         runtime({ instance: 'nan', eventLoopDelaySeconds: Number.NaN, eventLoopUtilization: Number.NaN }),
-        runtime({ instance: 'blocked', eventLoopDelaySeconds: 0.5 }),
+        runtime({ instance: 'blocked', eventLoopP99Seconds: 0.5, eventLoopDelaySeconds: 0.5 }),
       ],
     });
 

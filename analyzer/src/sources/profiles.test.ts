@@ -79,7 +79,10 @@ describe('the profile step', () => {
   });
 
   it('puts the function in the blocked loop finding, and the advice is its async form', async () => {
-    const s = snapshot({ runtime: [runtime({ eventLoopDelaySeconds: 0.3 })], routes });
+    const s = snapshot({
+      runtime: [runtime({ eventLoopP99Seconds: 0.3, eventLoopDelaySeconds: 0.3 })],
+      routes,
+    });
     const withProfiles = { ...s, profiles: await readProfiles(s, { source: source() }) };
     const [finding] = finished(eventLoopLag(withProfiles, LIMITS), withProfiles);
     expect(finding?.subject).toBe(INSTANCE);
@@ -99,7 +102,10 @@ describe('the profile step', () => {
   });
 
   it('without profiles, says nothing of code it did not see', async () => {
-    const s = snapshot({ runtime: [runtime({ eventLoopDelaySeconds: 0.3 })], routes });
+    const s = snapshot({
+      runtime: [runtime({ eventLoopP99Seconds: 0.3, eventLoopDelaySeconds: 0.3 })],
+      routes,
+    });
     const empty = new EmbeddedProfileSource({ now: () => NOW });
     const data = await readProfiles(s, { source: empty });
     expect(data.services.size).toBe(0);
