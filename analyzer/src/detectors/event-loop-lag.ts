@@ -1,6 +1,7 @@
 /**
- * Event-loop lag: an instance whose event loop is blocked (a callback delayed past the objective in most of the
- * window's intervals, not one spike: Clinic Doctor's 100 ms, slo.yaml `event_loop_p99_ms`) or saturated (utilisation over the objective), Clinic Doctor's two signs
+ * Event-loop lag: an instance whose event loop is blocked (callbacks delayed past the objective in most of the
+ * window's intervals, not one spike: Clinic Doctor's 100 ms, slo.yaml `event_loop_p99_ms`) or saturated
+ * (utilisation over the objective), Clinic Doctor's two signs
  * that JavaScript holds the only thread requests are served on. With traces, the route that holds the loop is
  * named: the one whose server spans run synchronously (no child span running, nothing else in the process
  * moving) for the most time per second. Routes that merely waited for the loop are not blamed. When several
@@ -31,15 +32,17 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'event
     const delay = isNumber(rt.eventLoopDelaySeconds) ? rt.eventLoopDelaySeconds : null;
     const p99 = isNumber(rt.eventLoopP99Seconds) ? rt.eventLoopP99Seconds : null;
     const utilization = isNumber(rt.eventLoopUtilization) ? rt.eventLoopUtilization : null;
+    const overP99 = p99 !== null && p99 > limit;
+    const overDelay = delay !== null && delay > limit;
+    const saturated = utilization !== null && utilization > utilizationLimit;
+    if (!overP99 && !overDelay && !saturated) continue;
     const holders = blockingRoutes(snapshot, rt.service, limit * 1000);
     // Blocked: the p99 delay over the objective in most intervals, or the longest delay over it in most stretches
     // when the traces show what held the loop that long: a route whose requests each ran synchronously for the
     // objective or more. Without such a request, a long delay with a low p99 came from outside the requests'
     // JavaScript (the host descheduling the process, measured as 139 ms under a browser's load beside a healthy
     // demo whose requests held the loop 0.5 ms), which moving code off the loop does not fix.
-    const held = holders.some((h) => h.sync_ms_mean >= limit * 1000);
-    const blocked = (p99 !== null && p99 > limit) || (delay !== null && delay > limit && held);
-    const saturated = utilization !== null && utilization > utilizationLimit;
+    const blocked = overP99 || (overDelay && holders.some((h) => h.sync_ms_mean >= limit * 1000));
     if (!blocked && !saturated) continue;
 
     const instances = snapshot.runtime.filter((x) => x.service === rt.service).length;

@@ -30,10 +30,10 @@ const ROUTE = 'job, http_route, http_request_method';
 const INSTANCE = 'job, instance';
 const POOL = 'job, db_client_connection_pool_name';
 
-/** The PromQL of every signal for a window; exported so tests and evidence use exactly these. */
 /** Seconds: the shortest stretch the loop's longest delay is judged over (see `runtime.eventLoopDelay`). */
 const LOOP_STRETCH_S = 10;
 
+/** The PromQL of every signal for a window; exported so tests and evidence use exactly these. */
 export function snapshotQueries(window: string, windowSeconds: number): Record<string, EvidenceQuery> {
   const w = window;
   const step = `${Math.max(5, Math.round(windowSeconds / 30))}s`;
