@@ -1,21 +1,23 @@
 /**
  * `npm run bench`: every benchmark, printing ratios measured side by side in this one run.
  *
- *   npm run bench -- [overhead|advisor|detect|browser] [--quick] [--seconds 5] [--rounds 3]
+ *   npm run bench -- [overhead|advisor|detect|scale|traces|browser] [--quick] [--seconds 5] [--rounds 3]
  *                    [--warmup 60] [--detect-timeout 180] [--scenario error-burst,missing-index]
  *
  * `--quick`: the overhead bench with 2 s runs and the live OTLP sink only, without the profiled variant, and the
- * time-to-detect bench with 30 s warm-ups and 120 s to detect.
+ * time-to-detect bench with 30 s warm-ups and 120 s to detect, and the scale bench with 10 and 100 services only.
  */
 import { parseArgs } from 'node:util';
 import { benchAdvisor } from './advisor.ts';
 import { benchBrowserSize } from './browser-size.ts';
 import { benchDetect } from './detect.ts';
 import { benchOverhead } from './overhead.ts';
+import { benchScale } from './scale.ts';
+import { benchTraces } from './traces.ts';
 
 const USAGE =
-  'usage: npm run bench -- [overhead|advisor|detect|browser] [--quick] [--seconds N] [--rounds N] [--warmup N] [--detect-timeout N] [--scenario a,b]';
-const BENCHES = ['overhead', 'advisor', 'detect', 'browser'] as const;
+  'usage: npm run bench -- [overhead|advisor|detect|scale|traces|browser] [--quick] [--seconds N] [--rounds N] [--warmup N] [--detect-timeout N] [--scenario a,b]';
+const BENCHES = ['overhead', 'advisor', 'detect', 'scale', 'traces', 'browser'] as const;
 
 function fail(message: string): never {
   console.error(`bench: ${message}\n${USAGE}`);
@@ -71,6 +73,16 @@ if (only === undefined || only === 'detect') {
     timeout: positive('detect-timeout', parsed.values['detect-timeout'], quick ? 120 : 180),
     ...(parsed.values.scenario === undefined ? {} : { only: parsed.values.scenario.split(',') }),
   });
+}
+if (only === undefined || only === 'scale') {
+  console.log(
+    'bench: analyzer scale, one cycle over 10, 100 and 1 000 services × 10 routes in the real Prometheus',
+  );
+  await benchScale({ quick });
+}
+if (only === undefined || only === 'traces') {
+  console.log('bench: trace throughput, parse + fingerprints + detectors against a plain JSON.parse');
+  await benchTraces({ rounds });
 }
 if (only === undefined || only === 'browser') {
   console.log('bench: browser entry size');

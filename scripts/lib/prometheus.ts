@@ -31,6 +31,8 @@ export interface StartPrometheusOptions {
   readonly alertRules?: Record<string, unknown>;
   /** Where to send firing and resolved alerts: an Alertmanager's host:port. */
   readonly alertmanager?: string;
+  /** TSDB directory to open (blocks backfilled with promtool, say); default a fresh one, removed on stop. */
+  readonly dataDir?: string;
 }
 
 /** `HOTPATH_PROMETHEUS_BIN`, else Debian's (`npm run setup`). */
@@ -75,7 +77,7 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
     binary,
     [
       `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--storage.tsdb.path=${options.dataDir ?? join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--enable-feature=exemplar-storage',
       '--web.enable-remote-write-receiver',
