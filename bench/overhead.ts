@@ -32,6 +32,8 @@ import { render } from './work.mjs';
 export interface OverheadOptions {
   readonly seconds: number;
   readonly rounds: number;
+  /** Variants to run instead of the default set; bare and hotpath are always added (the ratios need them). */
+  readonly variants?: readonly Variant[];
   /** The full run adds the profiled variant and the refusing sink. */
   readonly quick: boolean;
 }
@@ -44,8 +46,16 @@ const VARIANTS = {
   hotpath: { args: HOTPATH, env: {} },
   // Continuous profiling at the SDK's defaults: wall 100 Hz, heap every 512 KiB, span labels, a push every 60 s.
   profiled: { args: HOTPATH, env: { HOTPATH_PROFILING: 'on' } },
+  // Ablations, on request (`--variants`): where Hotpath's cost goes, one part taken away at a time.
+  // Spans and metrics recorded, nothing exported: hotpath − this is export (batching, serialisation, sockets).
+  'no-export': { args: HOTPATH, env: { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' } },
+  // No span sampled: the instrumentations still run and make non-recording spans; metrics are recorded.
+  unsampled: { args: HOTPATH, env: { OTEL_TRACES_SAMPLER: 'always_off' } },
+  // The register loaded with the SDK switched off: what loading the package costs without any telemetry.
+  disabled: { args: HOTPATH, env: { OTEL_SDK_DISABLED: 'true' } },
 } as const;
-type Variant = keyof typeof VARIANTS;
+export type Variant = keyof typeof VARIANTS;
+export const VARIANT_NAMES = Object.keys(VARIANTS) as Variant[];
 
 const ROUTES = {
   trivial: '/api/items/42',
@@ -75,15 +85,18 @@ interface Sample {
   otlpBytesPerRequest: number;
 }
 
-/** An OTLP/HTTP endpoint that accepts everything and counts the bytes, or a port where nothing listens. */
-interface Sink {
-  readonly kind: 'live' | 'refusing';
+/**
+ * An OTLP/HTTP endpoint that accepts everything and counts the bytes, a port where nothing listens, one that
+ * accepts connections and never answers, or one that answers each export after 5 s (`bench/soak.ts`).
+ */
+export interface Sink {
+  readonly kind: 'live' | 'refusing' | 'black-holed' | 'slow';
   readonly url: string;
   bytes(): number;
   close(): void;
 }
 
-async function liveSink(): Promise<Sink> {
+export async function liveSink(): Promise<Sink> {
   let bytes = 0;
   const server = createServer((req, res) => {
     req.on('data', (chunk: Buffer) => {
@@ -100,7 +113,7 @@ async function liveSink(): Promise<Sink> {
   };
 }
 
-async function refusingSink(): Promise<Sink> {
+export async function refusingSink(): Promise<Sink> {
   const port = await freePort();
   return { kind: 'refusing', url: `http://127.0.0.1:${port}`, bytes: () => 0, close: () => {} };
 }
@@ -114,7 +127,7 @@ function pinSelfAwayFromCpu0(): void {
   execFileSync('/usr/bin/taskset', ['-a', '-p', '-c', others, String(process.pid)], { stdio: 'ignore' });
 }
 
-function rssMb(pid: number): number {
+export function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN);
   return kb / 1024;
@@ -213,7 +226,7 @@ async function measure(
 }
 
 /** Asks the app's heap probe for its numbers (SIGUSR2) and waits for the file it writes. */
-async function heapProbe(
+export async function heapProbe(
   app: ManagedProcess,
   file: string,
 ): Promise<{ heapUsedMb: number; youngMb: number }> {
@@ -323,9 +336,12 @@ function report(
 }
 
 export async function benchOverhead(options: OverheadOptions): Promise<void> {
-  const variants: Variant[] = options.quick
-    ? ['bare', 'stock', 'hotpath']
-    : ['bare', 'stock', 'hotpath', 'profiled'];
+  const variants: Variant[] =
+    options.variants !== undefined
+      ? [...new Set<Variant>(['bare', ...options.variants, 'hotpath'])]
+      : options.quick
+        ? ['bare', 'stock', 'hotpath']
+        : ['bare', 'stock', 'hotpath', 'profiled'];
   pinSelfAwayFromCpu0();
   const cpuIterations = calibrateCpuWork();
   console.log(

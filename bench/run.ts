@@ -1,23 +1,26 @@
 /**
  * `npm run bench`: every benchmark, printing ratios measured side by side in this one run.
  *
- *   npm run bench -- [overhead|advisor|detect|scale|traces|browser] [--quick] [--seconds 5] [--rounds 3]
+ *   npm run bench -- [overhead|advisor|detect|scale|traces|soak|browser] [--quick] [--seconds 5] [--rounds 3]
  *                    [--warmup 60] [--detect-timeout 180] [--scenario error-burst,missing-index]
+ *                    [--variants stock,no-export,unsampled,disabled]
  *
  * `--quick`: the overhead bench with 2 s runs and the live OTLP sink only, without the profiled variant, and the
- * time-to-detect bench with 30 s warm-ups and 120 s to detect, and the scale bench with 10 and 100 services only.
+ * time-to-detect bench with 30 s warm-ups and 120 s to detect, the scale bench with 10 and 100 services only, and
+ * the soak for 2 minutes instead of 5.
  */
 import { parseArgs } from 'node:util';
 import { benchAdvisor } from './advisor.ts';
 import { benchBrowserSize } from './browser-size.ts';
 import { benchDetect } from './detect.ts';
-import { benchOverhead } from './overhead.ts';
+import { benchOverhead, VARIANT_NAMES, type Variant } from './overhead.ts';
 import { benchScale } from './scale.ts';
+import { benchSoak } from './soak.ts';
 import { benchTraces } from './traces.ts';
 
 const USAGE =
-  'usage: npm run bench -- [overhead|advisor|detect|scale|traces|browser] [--quick] [--seconds N] [--rounds N] [--warmup N] [--detect-timeout N] [--scenario a,b]';
-const BENCHES = ['overhead', 'advisor', 'detect', 'scale', 'traces', 'browser'] as const;
+  'usage: npm run bench -- [overhead|advisor|detect|scale|traces|soak|browser] [--quick] [--seconds N] [--rounds N] [--warmup N] [--detect-timeout N] [--scenario a,b] [--variants a,b]';
+const BENCHES = ['overhead', 'advisor', 'detect', 'scale', 'traces', 'soak', 'browser'] as const;
 
 function fail(message: string): never {
   console.error(`bench: ${message}\n${USAGE}`);
@@ -32,6 +35,7 @@ const OPTIONS = {
   warmup: { type: 'string' },
   'detect-timeout': { type: 'string' },
   scenario: { type: 'string' },
+  variants: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 try {
@@ -60,7 +64,16 @@ const rounds = positive('rounds', parsed.values.rounds ?? process.env.BENCH_ROUN
 
 if (only === undefined || only === 'overhead') {
   console.log('bench: instrumentation overhead (bare, stock OpenTelemetry, Hotpath) on three routes');
-  await benchOverhead({ seconds, rounds, quick });
+  const variants = parsed.values.variants?.split(',');
+  const unknown = variants?.filter((v) => !(VARIANT_NAMES as readonly string[]).includes(v));
+  if (unknown !== undefined && unknown.length > 0)
+    fail(`unknown variant ${unknown.join(', ')} (one of ${VARIANT_NAMES.join(', ')})`);
+  await benchOverhead({
+    seconds,
+    rounds,
+    quick,
+    ...(variants === undefined ? {} : { variants: variants as Variant[] }),
+  });
 }
 if (only === undefined || only === 'advisor') {
   console.log('bench: index advisor, before and after its DDL');
@@ -83,6 +96,12 @@ if (only === undefined || only === 'scale') {
 if (only === undefined || only === 'traces') {
   console.log('bench: trace throughput, parse + fingerprints + detectors against a plain JSON.parse');
   await benchTraces({ rounds });
+}
+if (only === undefined || only === 'soak') {
+  console.log(
+    'bench: soak, the instrumented app under steady load with a healthy, refusing, black-holed and slow collector',
+  );
+  await benchSoak({ quick });
 }
 if (only === undefined || only === 'browser') {
   console.log('bench: browser entry size');

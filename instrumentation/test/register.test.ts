@@ -1,7 +1,8 @@
 /**
  * `node --import @hotpath/instrumentation/register` on apps that know nothing about telemetry: ESM and CJS are
- * both instrumented, a dead or black-holed collector never hurts a request, and SIGTERM flushes.
+ * both instrumented, a dead, black-holed or slow collector never hurts a request, and SIGTERM flushes.
  */
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -63,12 +64,31 @@ describe.each(['esm-app.mjs', 'cjs-app.cjs'])(
   },
 );
 
-describe('a collector that is down or black-holed', () => {
+describe('a collector that is down, black-holed or slow', () => {
   let blackHole: Server | undefined;
+  let slow: ReturnType<typeof createHttpServer> | undefined;
   afterEach(() => {
     blackHole?.close();
     blackHole = undefined;
+    slow?.closeAllConnections();
+    slow?.close();
+    slow = undefined;
   });
+
+  /** An OTLP/HTTP endpoint that reads each export and answers it after 5 s, past the exporter's 2 s timeout. */
+  async function startSlow(): Promise<string> {
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), 5000).unref();
+      });
+    });
+    slow = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    if (address === null || typeof address !== 'object') throw new Error('no address');
+    return `http://127.0.0.1:${address.port}`;
+  }
 
   /** A TCP server that accepts connections and never answers: the worst kind of collector outage. */
   async function startBlackHole(): Promise<string> {
@@ -89,6 +109,7 @@ describe('a collector that is down or black-holed', () => {
   it.each([
     ['unreachable', async () => `http://127.0.0.1:${await freePort()}`],
     ['black-holed', startBlackHole],
+    ['slow', startSlow],
   ])(
     '%s: every request still succeeds promptly and the export errors are logged',
     async (_kind, endpoint) => {
