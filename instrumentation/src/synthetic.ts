@@ -18,6 +18,7 @@ const baggage = new W3CBaggagePropagator();
 
 /** `{ 'hotpath.synthetic': true }` for a request whose baggage marks it as a load test, else nothing. */
 export function syntheticAttributes(headers: IncomingHttpHeaders): Attributes {
+  if (headers.baggage === undefined) return {};
   try {
     const context = baggage.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
     const entry = propagation.getBaggage(context)?.getEntry(SYNTHETIC_BAGGAGE);
