@@ -10,13 +10,13 @@
  * One service in ten has a slow route (p95 about 1 s) and another one in ten a blocked loop (p99 150 ms, its
  * longest delay 300 ms in every stretch), so each size also checks the detectors saw its data: 2 findings per 10 services.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { METRICS, type MetricSpec, prometheusName, prometheusSeries } from '@hotpath/instrumentation';
-import { prometheusBinary, startPrometheus } from '../scripts/lib/prometheus.ts';
+import { backfill, startPrometheus } from '../scripts/lib/prometheus.ts';
 import type { CycleCost } from './scale-cycle.ts';
 
 export interface ScaleOptions {
@@ -162,13 +162,7 @@ async function measure(services: number): Promise<SizeResult> {
     const file = join(dir, 'series.om');
     const series = await writeOpenMetrics(file, services, end);
     const data = join(dir, 'data');
-    execFileSync(
-      join(dirname(prometheusBinary()), 'promtool'),
-      ['tsdb', 'create-blocks-from', 'openmetrics', file, data],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
+    backfill(file, data);
     rmSync(file);
     const prometheus = await startPrometheus({ dataDir: data, scrapeInterval: '10s' });
     try {

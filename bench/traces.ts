@@ -16,80 +16,12 @@ import { traceData } from '../analyzer/src/traces/fingerprint.ts';
 import type { Trace } from '../analyzer/src/traces/model.ts';
 import { DEFAULT_TRACE_LIMIT } from '../analyzer/src/traces/source.ts';
 import { parseTraceResponse } from '../analyzer/src/traces/tempo.ts';
-import { FIXTURES, fixture } from '../analyzer/src/traces/testdata.ts';
+import { nPlusOneTempoBody } from '../analyzer/src/traces/testdata.ts';
 import type { Snapshot } from '../analyzer/src/types.ts';
 
 export interface TracesOptions {
   /** Rounds per size; the median ratio is printed. */
   readonly rounds: number;
-}
-
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-}
-interface ResourceSpans {
-  scopeSpans: { spans: OtlpSpan[] }[];
-}
-
-const id = (bytes: number, n: number) => {
-  const b = Buffer.alloc(bytes);
-  b.writeUInt32BE(n >>> 0, bytes - 4);
-  b[0] = 0xab; // never all zeros, which OTLP defines as invalid
-  return b.toString('base64');
-};
-
-/**
- * The recorded body under trace id `n`, its `pg.query` span repeated `queries` times one after another; what
- * began after the query moves later by the time the repeats add, and what was open around it (the request, the
- * client's span) ends that much later, so every span stays inside its parent as in a real trace.
- */
-export function tempoBody(n: number, queries: number): string {
-  const recorded = fixture(FIXTURES.failed) as { resourceSpans: ResourceSpans[] };
-  const traceId = id(16, n);
-  const spansOf = (rs: ResourceSpans) => rs.scopeSpans[0]?.spans[0];
-  const query = recorded.resourceSpans.map(spansOf).find((s) => s?.name.startsWith('pg.query'));
-  if (query === undefined) throw new Error(`${FIXTURES.failed} has no pg.query span`);
-  const queryStart = BigInt(query.startTimeUnixNano);
-  const length = BigInt(query.endTimeUnixNano) - queryStart;
-  const added = BigInt(queries - 1) * length;
-  const resourceSpans: ResourceSpans[] = [];
-  let spanNo = 1;
-  for (const rs of recorded.resourceSpans) {
-    const span = spansOf(rs);
-    if (span === undefined) continue;
-    const start = BigInt(span.startTimeUnixNano);
-    const end = BigInt(span.endTimeUnixNano);
-    const copies =
-      span === query
-        ? Array.from({ length: queries }, (_, i) => ({
-            spanId: id(8, 0x1000_0000 + spanNo++),
-            start: start + BigInt(i) * length,
-            end: end + BigInt(i) * length,
-          }))
-        : [
-            {
-              spanId: span.spanId,
-              start: start > queryStart ? start + added : start,
-              end: end > queryStart ? end + added : end,
-            },
-          ];
-    for (const c of copies) {
-      const copy = {
-        ...span,
-        traceId,
-        spanId: c.spanId,
-        startTimeUnixNano: String(c.start),
-        endTimeUnixNano: String(c.end),
-      };
-      resourceSpans.push({ ...rs, scopeSpans: [{ ...rs.scopeSpans[0], spans: [copy] }] });
-    }
-  }
-  return JSON.stringify({ resourceSpans });
 }
 
 const slo = loadSlo();
@@ -141,7 +73,7 @@ export async function benchTraces(options: TracesOptions): Promise<void> {
     row(['spans / trace', 'KB / trace', 'JSON.parse sp/s', 'pipeline sp/s', 'pipeline × JSON', 'findings']),
   );
   for (const queries of [1, 200, 2000]) {
-    const bodies = Array.from({ length: DEFAULT_TRACE_LIMIT }, (_, n) => tempoBody(n + 1, queries));
+    const bodies = Array.from({ length: DEFAULT_TRACE_LIMIT }, (_, n) => nPlusOneTempoBody(n + 1, queries));
     const spans = jsonOnly(bodies);
     const findings = await pipeline(bodies); // warm-up, and what the detectors made of it
     const json: number[] = [];

@@ -3,9 +3,10 @@
  * from the naming module (so pulled series get their OTLP names), exemplar storage and the remote-write
  * receiver on. Apps are added as scrape targets by writing `file_sd` files, which Prometheus picks up live.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   fileSdEntry,
   prometheusConfig,
@@ -38,6 +39,24 @@ export interface StartPrometheusOptions {
 /** `HOTPATH_PROMETHEUS_BIN`, else Debian's (`npm run setup`). */
 export function prometheusBinary(): string {
   return locate(TOOLS.prometheus);
+}
+
+/**
+ * Series with timestamps of the caller's choosing, for `startPrometheus({ dataDir })`: the OpenMetrics file (one
+ * family at a time, each series' samples in time order, `# EOF` last) written into `dataDir` as TSDB blocks by
+ * `promtool tsdb create-blocks-from openmetrics`. Keep the samples some minutes old: the newest ones would
+ * overlap the head block the started Prometheus writes its own series to.
+ */
+export function backfill(openMetricsFile: string, dataDir: string): void {
+  const promtool = join(dirname(prometheusBinary()), 'promtool');
+  try {
+    execFileSync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', openMetricsFile, dataDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+    throw new Error(`promtool could not backfill ${openMetricsFile}: ${stderr || String(error)}`);
+  }
 }
 
 export async function startPrometheus(options: StartPrometheusOptions = {}): Promise<PrometheusServer> {

@@ -123,6 +123,10 @@ export async function runCycle(deps: CycleDeps, run: AnalysisRun): Promise<Analy
       return await getRun(client, run.id);
     }
     let changes: CycleChanges;
+    const skipped = {
+      ...(traces.error === undefined ? {} : { traces: traces.error }),
+      ...(profiles.error === undefined ? {} : { profiles: profiles.error }),
+    };
     await client.query('BEGIN');
     try {
       changes = await recordCycle(client, findings, {
@@ -132,7 +136,7 @@ export async function runCycle(deps: CycleDeps, run: AnalysisRun): Promise<Analy
         // API (any window, any number in a row) may open and refresh findings but never resolve them.
         covered: run.trigger === 'schedule' ? coverage(snapshot, traces) : () => false,
       });
-      await markSucceeded(client, run.id, { findings: findings.length, changes });
+      await markSucceeded(client, run.id, { findings: findings.length, changes, skipped });
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK');
@@ -145,7 +149,7 @@ export async function runCycle(deps: CycleDeps, run: AnalysisRun): Promise<Analy
       return await getRun(client, run.id);
     } catch {
       // Recorded and committed: a failure to read it back does not make the cycle a failure.
-      return { ...run, status: 'succeeded', findings: findings.length, changes };
+      return { ...run, status: 'succeeded', findings: findings.length, changes, skipped };
     }
   } catch (error) {
     // The store itself failed (unreachable, connection lost, the lock wait ran out): record it if it answers.

@@ -24,6 +24,8 @@ export interface AnalysisRun {
   readonly replica: string | null;
   readonly requestedBy: string | null;
   readonly changes: Partial<CycleChanges>;
+  /** The sources a succeeded cycle went without (`traces`, `profiles`), each with why. */
+  readonly skipped: Readonly<Record<string, string>>;
 }
 
 interface RunRow {
@@ -39,10 +41,11 @@ interface RunRow {
   replica: string | null;
   requested_by: string | null;
   changes: Partial<CycleChanges>;
+  skipped: Record<string, string>;
 }
 
 const COLUMNS =
-  'id, status, trigger, started_at, finished_at, window_s, findings, error, slot, replica, requested_by, changes';
+  'id, status, trigger, started_at, finished_at, window_s, findings, error, slot, replica, requested_by, changes, skipped';
 
 function toRun(row: RunRow): AnalysisRun {
   return {
@@ -58,6 +61,7 @@ function toRun(row: RunRow): AnalysisRun {
     replica: row.replica,
     requestedBy: row.requested_by,
     changes: row.changes,
+    skipped: row.skipped,
   };
 }
 
@@ -141,12 +145,16 @@ export async function markRunning(db: Queryable, id: number): Promise<void> {
 export async function markSucceeded(
   db: Queryable,
   id: number,
-  result: { readonly findings: number; readonly changes: CycleChanges },
+  result: {
+    readonly findings: number;
+    readonly changes: CycleChanges;
+    readonly skipped?: Readonly<Record<string, string>>;
+  },
 ): Promise<void> {
   await db.query(
-    `UPDATE analysis_runs SET status = 'succeeded', finished_at = now(), findings = $2, changes = $3
+    `UPDATE analysis_runs SET status = 'succeeded', finished_at = now(), findings = $2, changes = $3, skipped = $4
      WHERE id = $1`,
-    [id, result.findings, JSON.stringify(result.changes)],
+    [id, result.findings, JSON.stringify(result.changes), JSON.stringify(result.skipped ?? {})],
   );
 }
 

@@ -143,3 +143,82 @@ export async function snapshotOf(
     queries: {},
   };
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Real-shaped N+1 traces, from a recorded Tempo body
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+}
+interface ResourceSpans {
+  scopeSpans: { spans: OtlpSpan[] }[];
+}
+
+const id = (bytes: number, n: number) => {
+  const b = Buffer.alloc(bytes);
+  b.writeUInt32BE(n >>> 0, bytes - 4);
+  b[0] = 0xab; // never all zeros, which OTLP defines as invalid
+  return b.toString('base64');
+};
+
+/**
+ * A real-shaped Tempo trace-by-id body (v1 `resourceSpans`, gogo-jsonpb): the recorded Node Express + pg request
+ * (`FIXTURES.failed`: services mythical-requester → mythical-server, route `POST /:endpoint`) under trace id `n`
+ * (hex `ab000…` + n), its `pg.query` span repeated `queries` times one after another, as an N+1 repeats it;
+ * `nPlusOneTraceId(n)` is its id as Tempo's search gives it. What began after the query moves later by the time
+ * the repeats add, and what was open around it (the request, the client's span) ends that much later, so every
+ * span stays inside its parent as in a real trace.
+ */
+export function nPlusOneTempoBody(n: number, queries: number): string {
+  const recorded = fixture(FIXTURES.failed) as { resourceSpans: ResourceSpans[] };
+  const traceId = id(16, n);
+  const spansOf = (rs: ResourceSpans) => rs.scopeSpans[0]?.spans[0];
+  const query = recorded.resourceSpans.map(spansOf).find((s) => s?.name.startsWith('pg.query'));
+  if (query === undefined) throw new Error(`${FIXTURES.failed} has no pg.query span`);
+  const queryStart = BigInt(query.startTimeUnixNano);
+  const length = BigInt(query.endTimeUnixNano) - queryStart;
+  const added = BigInt(queries - 1) * length;
+  const resourceSpans: ResourceSpans[] = [];
+  let spanNo = 1;
+  for (const rs of recorded.resourceSpans) {
+    const span = spansOf(rs);
+    if (span === undefined) continue;
+    const start = BigInt(span.startTimeUnixNano);
+    const end = BigInt(span.endTimeUnixNano);
+    const copies =
+      span === query
+        ? Array.from({ length: queries }, (_, i) => ({
+            spanId: id(8, 0x1000_0000 + spanNo++),
+            start: start + BigInt(i) * length,
+            end: end + BigInt(i) * length,
+          }))
+        : [
+            {
+              spanId: span.spanId,
+              start: start > queryStart ? start + added : start,
+              end: end > queryStart ? end + added : end,
+            },
+          ];
+    for (const c of copies) {
+      const copy = {
+        ...span,
+        traceId,
+        spanId: c.spanId,
+        startTimeUnixNano: String(c.start),
+        endTimeUnixNano: String(c.end),
+      };
+      resourceSpans.push({ ...rs, scopeSpans: [{ ...rs.scopeSpans[0], spans: [copy] }] });
+    }
+  }
+  return JSON.stringify({ resourceSpans });
+}
+
+/** The hex trace id of `nPlusOneTempoBody(n, …)`. */
+export function nPlusOneTraceId(n: number): string {
+  return Buffer.from(id(16, n), 'base64').toString('hex');
+}

@@ -177,6 +177,11 @@ export const analysisRun = z
     replica: z.string().nullable(),
     requestedBy: z.string().nullable(),
     changes: z.record(z.string(), z.number().int()),
+    skipped: z
+      .record(z.string(), z.string())
+      .describe(
+        'Sources a succeeded run went without (traces, profiles), each with the reason; the findings only they show were neither refreshed nor resolved.',
+      ),
   })
   .meta({ id: 'AnalysisRun' });
 
