@@ -201,5 +201,36 @@ describe('HttpServerInstrumentation', () => {
     const [span] = await spans(1);
     expect(span?.attributes[ATTR.httpRequestMethod]).toBe('_OTHER');
     expect(span?.attributes[ATTR.httpRequestMethodOriginal]).toBe('PURGE');
+    expect(span?.name).toBe('HTTP /items/:id');
+  });
+
+  it.each([
+    [
+      { host: 'api.example.com', 'x-forwarded-for': '203.0.113.1:4711, 10.0.0.1' },
+      'api.example.com',
+      80,
+      '203.0.113.1',
+    ],
+    [
+      { host: '[2001:db8::2]:8443', forwarded: 'for="[2001:db8::1]:4711";proto=https' },
+      '2001:db8::2',
+      8443,
+      '2001:db8::1',
+    ],
+    [{ host: 'shop.test:8080', 'x-forwarded-for': '2001:db8::7' }, 'shop.test', 8080, '2001:db8::7'],
+  ])('reads server and client from %j', async (headers, address, port, client) => {
+    await new Promise<void>((resolve) => {
+      const req = httpRequest(`${base}/items/2`, { headers }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      });
+      req.end();
+    });
+    const [span] = await spans(1);
+    expect(span?.attributes).toMatchObject({
+      [ATTR.serverAddress]: address,
+      [ATTR.serverPort]: port,
+      [ATTR.clientAddress]: client,
+    });
   });
 });

@@ -41,6 +41,11 @@ import pkg from '../package.json' with { type: 'json' };
 import { guarded, quietly } from './pool-wait.ts';
 import { ATTR, METRICS } from './semconv.ts';
 
+/** A thrown value as an Error, whatever it was (`String()` itself throws on some objects). */
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
 export interface HttpServerInstrumentationConfig extends InstrumentationConfig {
   /** True for a request that gets no span and no duration (its handler runs with tracing suppressed). */
   readonly ignore?: (request: IncomingMessage) => boolean;
@@ -58,6 +63,7 @@ const KNOWN_METHODS = new Set([
   'PATCH',
   'POST',
   'PUT',
+  'QUERY',
   'TRACE',
 ]);
 
@@ -68,31 +74,52 @@ type Emit = (this: http.Server, event: string | symbol, ...args: unknown[]) => b
  * a subclass's fields exist. One process has one `http.Server.prototype`.
  */
 let originals: Map<{ prototype: { emit: Emit } }, Emit> | undefined;
+const wrappers = new Map<{ prototype: { emit: Emit } }, Emit>();
 let active: HttpServerInstrumentation | undefined;
 
-/** `host:port`, `[v6]:port` or a bare host, as server.address and server.port. */
-function hostAttributes(host: string | undefined, attributes: Attributes): void {
-  if (host === undefined || host === '') return;
-  const close = host.startsWith('[') ? host.indexOf(']') : -1;
-  const colon = host.indexOf(':', close + 1);
-  const name = colon === -1 ? host : host.slice(0, colon);
-  attributes[ATTR.serverAddress] = close === -1 ? name : name.slice(1, close);
-  if (colon !== -1) {
-    const port = Number(host.slice(colon + 1));
-    if (Number.isInteger(port) && port > 0) attributes[ATTR.serverPort] = port;
-  }
+/** `host[:port]`, `[v6][:port]` as a host without brackets and a port, if it has one. */
+function splitHost(value: string): { host: string; port?: number } {
+  const close = value.startsWith('[') ? value.indexOf(']') : -1;
+  const colon = value.indexOf(':', close + 1);
+  // A bare IPv6 address (`2001:db8::1`, as X-Forwarded-For may carry it) has colons and no brackets.
+  if (close === -1 && colon !== -1 && value.indexOf(':', colon + 1) !== -1) return { host: value };
+  const name = colon === -1 ? value : value.slice(0, colon);
+  const host = close === -1 ? name : name.slice(1, close);
+  const port = colon === -1 ? Number.NaN : Number(value.slice(colon + 1));
+  return Number.isInteger(port) && port > 0 ? { host, port } : { host };
 }
 
-/** The client as the first proxy saw it (`X-Forwarded-For`'s first entry), else the socket's peer. */
+/** server.address and server.port from the Host header; the port the scheme implies when it names none. */
+function hostAttributes(header: string | undefined, scheme: string, attributes: Attributes): void {
+  if (header === undefined || header === '') return;
+  const { host, port } = splitHost(header);
+  attributes[ATTR.serverAddress] = host;
+  attributes[ATTR.serverPort] = port ?? (scheme === 'https' ? 443 : 80);
+}
+
+/** The first value of a header that may repeat. */
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The client as the first proxy saw it: `Forwarded: for=` (RFC 7239), else `X-Forwarded-For`'s first entry,
+ * without a port, else the socket's peer.
+ */
 function clientAddress(request: IncomingMessage): string | undefined {
-  const forwarded = request.headers['x-forwarded-for'];
-  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',', 1)[0]?.trim();
-  return first === undefined || first === '' ? request.socket?.remoteAddress : first;
+  const forwarded = /(?:^|[;,\s])for=("?)([^";,]+)\1/i.exec(first(request.headers.forwarded) ?? '')?.[2];
+  const via = forwarded ?? first(request.headers['x-forwarded-for'])?.split(',', 1)[0]?.trim();
+  if (via === undefined || via === '' || via.toLowerCase() === 'unknown')
+    return request.socket?.remoteAddress;
+  return splitHost(via).host;
 }
 
 export class HttpServerInstrumentation extends InstrumentationBase<HttpServerInstrumentationConfig> {
-  /** Created when the SDK sets the meter provider (`_updateMetricInstruments`). */
-  duration: Histogram | undefined;
+  /**
+   * Created when a meter provider is set (`_updateMetricInstruments`, which the base constructor also calls):
+   * declared, not initialised, so the field's initialiser cannot wipe what the constructor made.
+   */
+  declare duration: Histogram | undefined;
 
   constructor(config: HttpServerInstrumentationConfig = {}) {
     super('@hotpath/instrumentation/http-server', pkg.version, config);
@@ -123,19 +150,26 @@ export class HttpServerInstrumentation extends InstrumentationBase<HttpServerIns
       const prototype = server.prototype as unknown as { emit: Emit };
       const original = prototype.emit;
       originals.set(server as unknown as { prototype: { emit: Emit } }, original);
-      prototype.emit = function emit(this: http.Server, event: string | symbol, ...args: unknown[]): boolean {
+      const wrapper = function emit(this: http.Server, event: string | symbol, ...args: unknown[]): boolean {
         if (event !== 'request' || active === undefined) return original.apply(this, [event, ...args]);
         return active.incoming(scheme, args[0] as IncomingMessage, args[1] as ServerResponse, () =>
           original.apply(this, [event, ...args]),
         );
       };
+      wrappers.set(server as unknown as { prototype: { emit: Emit } }, wrapper);
+      prototype.emit = wrapper;
     }
   }
 
   override disable(): void {
     super.disable();
     active = undefined;
-    for (const [server, original] of originals ?? []) server.prototype.emit = original;
+    // Only where our wrapper is still the outermost: a wrapper added after ours (another agent's) stays, and
+    // ours, left under it, passes every request through while `active` is unset.
+    for (const [server, original] of originals ?? []) {
+      if (server.prototype.emit === wrappers.get(server)) server.prototype.emit = original;
+      else return;
+    }
     originals = undefined;
   }
 
@@ -145,6 +179,39 @@ export class HttpServerInstrumentation extends InstrumentationBase<HttpServerIns
     response: ServerResponse,
     handle: () => boolean,
   ): boolean {
+    // Telemetry never stands between the app and its request: if setting up the span fails, the request is
+    // handled without one.
+    const started = guarded(
+      'starting a server span',
+      () => this.start(scheme, request, response),
+      () => null,
+    );
+    if (started === null) return handle();
+    const { ctx, end } = started;
+    return context.with(ctx, () => {
+      context.bind(ctx, request);
+      context.bind(ctx, response);
+      try {
+        return handle();
+      } catch (error) {
+        end(
+          guarded(
+            'reading a thrown value',
+            () => asError(error),
+            () => new Error('a non-Error value was thrown'),
+          ),
+        );
+        throw error;
+      }
+    });
+  }
+
+  /** The context the handler runs in, and how the span ends; a suppressed context for an ignored request. */
+  private start(
+    scheme: string,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): { ctx: Context; end: (error?: Error) => void } {
     const config = this.getConfig();
     if (
       guarded(
@@ -153,15 +220,11 @@ export class HttpServerInstrumentation extends InstrumentationBase<HttpServerIns
         () => false,
       )
     ) {
-      const suppressed = suppressTracing(context.active());
-      return context.with(suppressed, () => {
-        context.bind(suppressed, request);
-        context.bind(suppressed, response);
-        return handle();
-      });
+      return { ctx: suppressTracing(context.active()), end: () => {} };
     }
     const raw = request.method ?? 'GET';
-    const method = KNOWN_METHODS.has(raw) ? raw : '_OTHER';
+    const known = KNOWN_METHODS.has(raw);
+    const method = known ? raw : '_OTHER';
     const version = request.httpVersion;
     const url = request.url ?? '/';
     const query = url.indexOf('?');
@@ -171,8 +234,8 @@ export class HttpServerInstrumentation extends InstrumentationBase<HttpServerIns
       [ATTR.urlPath]: query === -1 ? url : url.slice(0, query),
       [ATTR.networkProtocolVersion]: version,
     };
-    if (method !== raw) attributes[ATTR.httpRequestMethodOriginal] = raw;
-    hostAttributes(request.headers.host, attributes);
+    if (!known) attributes[ATTR.httpRequestMethodOriginal] = raw;
+    hostAttributes(request.headers.host, scheme, attributes);
     const agent = request.headers['user-agent'];
     if (agent !== undefined) attributes[ATTR.userAgentOriginal] = agent;
     const client = clientAddress(request);
@@ -196,9 +259,10 @@ export class HttpServerInstrumentation extends InstrumentationBase<HttpServerIns
     }
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const startedAt = performance.now();
-    const span = this.tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
+    // The semantic conventions name a span of an unknown method `HTTP`, with its route when one is known.
+    const name = known ? raw : 'HTTP';
+    const span = this.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
     const rpc: RPCMetadata = { type: RPCType.HTTP, span };
-    const ctx: Context = setRPCMetadata(trace.setSpan(parent, span), rpc);
     const metric: Attributes = {
       [ATTR.httpRequestMethod]: method,
       [ATTR.urlScheme]: scheme,
@@ -208,48 +272,40 @@ export class HttpServerInstrumentation extends InstrumentationBase<HttpServerIns
     const end = (error?: Error) => {
       if (ended) return;
       ended = true;
-      quietly('ending a server span', () =>
-        this.finish(span, rpc, request, response, metric, startedAt, error),
-      );
+      quietly('ending a server span', () => this.finish(span, name, rpc, response, metric, startedAt, error));
     };
     response.once('close', () => end());
     response.once(errorMonitor, (error: Error) => end(error));
-    return context.with(ctx, () => {
-      context.bind(ctx, request);
-      context.bind(ctx, response);
-      try {
-        return handle();
-      } catch (error) {
-        end(error instanceof Error ? error : new Error(String(error)));
-        throw error;
-      }
-    });
+    return { ctx: setRPCMetadata(trace.setSpan(parent, span), rpc), end };
   }
 
   private finish(
     span: Span,
+    name: string,
     rpc: RPCMetadata,
-    request: IncomingMessage,
     response: ServerResponse,
     metric: Attributes,
     startedAt: number,
     error: Error | undefined,
   ): void {
-    const status = response.statusCode;
-    span.setAttribute(ATTR.httpResponseStatusCode, status);
-    metric[ATTR.httpResponseStatusCode] = status;
+    // On the error path nothing may have been sent: no status then (statusCode would say 200), as upstream.
+    const status = error === undefined || response.headersSent ? response.statusCode : undefined;
+    if (status !== undefined) {
+      span.setAttribute(ATTR.httpResponseStatusCode, status);
+      metric[ATTR.httpResponseStatusCode] = status;
+    }
     const route = rpc.type === RPCType.HTTP ? rpc.route : undefined;
     if (route !== undefined) {
       span.setAttribute(ATTR.httpRoute, route);
       metric[ATTR.httpRoute] = route;
-      span.updateName(`${request.method ?? 'GET'} ${route}`);
+      span.updateName(`${name} ${route}`);
     }
     if (error !== undefined) {
       span.setAttribute(ATTR.errorType, error.name);
       span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
       span.recordException(error);
       metric[ATTR.errorType] = error.name;
-    } else if (status >= 500) {
+    } else if (status !== undefined && status >= 500) {
       span.setAttribute(ATTR.errorType, String(status));
       span.setStatus({ code: SpanStatusCode.ERROR });
       metric[ATTR.errorType] = String(status);
