@@ -121,9 +121,9 @@ async function main(): Promise<void> {
   let databaseUrl: string | undefined;
   const started = Date.now();
 
-  /** The analyzer's one-shot report over the run so far (at most its last 15 minutes). */
-  const report = async () => {
-    if (prometheus === undefined) return;
+  /** The analyzer's one-shot report over the run so far (at most its last 15 minutes), as text. */
+  const report = async (): Promise<string | undefined> => {
+    if (prometheus === undefined) return undefined;
     const seconds = Math.max(30, Math.min(900, Math.round((Date.now() - started) / 1000)));
     try {
       const analysis = await analyze({
@@ -135,9 +135,10 @@ async function main(): Promise<void> {
       // The traces are in the analyzer service (its OTLP receiver): one more cycle there, and its trace findings.
       const fromTraces = analyzer === undefined ? [] : await traceFindings(analyzer, `${seconds}s`);
       const findings = rank([...analysis.findings, ...fromTraces]);
-      console.log(`\n${render({ ...analysis, findings }, 'table')}`);
+      return render({ ...analysis, findings }, 'table');
     } catch (error) {
       console.error(`demo: no analyzer report: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
     }
   };
 
@@ -145,8 +146,10 @@ async function main(): Promise<void> {
   const stop = (why: string) => {
     stopping ??= (async () => {
       if (analyzer !== undefined) {
-        console.log(`\ndemo: ${why}; the analyzer's report of this run:`);
-        await report();
+        console.log(`\ndemo: ${why}; analysing the run…`);
+        // Printed in one piece: an alert notification arriving meanwhile goes before it, never inside it.
+        const text = await report();
+        if (text !== undefined) console.log(`demo: the analyzer's report of this run:\n\n${text}`);
       }
       console.log(`${analyzer === undefined ? `\ndemo: ${why}; ` : 'demo: '}stopping everything…`);
       traffic?.stop();

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../types.ts';
 import {
+  applyRouteFloor,
   bucketCounts,
   type CompareWindow,
   causeOf,
   type RouteComparison,
   resolveWindow,
   type StatementComparison,
+  type Verdict,
 } from './compare.ts';
 
 const route = (over: Partial<RouteComparison> = {}): RouteComparison => ({
@@ -115,6 +117,53 @@ describe('the cause of a regressed route', () => {
       },
     });
     expect(causeOf(route(), [own], [])).toBeUndefined();
+  });
+});
+
+describe('a route’s practical floor (advice_min_share_percent of latency_p95_ms)', () => {
+  const sure = (metric: Verdict['metric']): Verdict => ({
+    metric,
+    p: 1e-6,
+    effect: 0.9,
+    effectName: metric === 'latency' ? 'A' : 'h',
+    floor: 0.2,
+    significant: true,
+    regressed: true,
+  });
+  const slower = (meanMs: number, p95Ms: number) =>
+    route({
+      baseline: { ...route().baseline, meanSeconds: 0.005, p95Seconds: 0.01 },
+      candidate: { ...route().candidate, meanSeconds: (5 + meanMs) / 1000, p95Seconds: (10 + p95Ms) / 1000 },
+      verdicts: [sure('latency'), sure('tail'), sure('errors')],
+    });
+  const regressed = (r: RouteComparison) => r.verdicts.filter((v) => v.regressed).map((v) => v.metric);
+
+  it('keeps a sure shift of the mean and of the p95 larger than the floor', () => {
+    const r = slower(12, 14);
+    applyRouteFloor(r, 0.01);
+    expect(regressed(r)).toEqual(['latency', 'tail', 'errors']);
+  });
+
+  it('drops a sure shift smaller than the floor, metric by metric, and leaves errors alone', () => {
+    // The mean 3 ms slower, the p95 14 ms: the distribution's shift is below 10 ms, the tail's is not.
+    const r = slower(3, 14);
+    applyRouteFloor(r, 0.01);
+    expect(regressed(r)).toEqual(['tail', 'errors']);
+    const small = slower(3, 6);
+    applyRouteFloor(small, 0.01);
+    expect(regressed(small)).toEqual(['errors']);
+  });
+
+  it('judges nothing away without an objective (floor 0), nor a side with no mean', () => {
+    const r = slower(0.5, 0.5);
+    applyRouteFloor(r, 0);
+    expect(regressed(r)).toEqual(['latency', 'tail', 'errors']);
+    const unknown = route({
+      baseline: { ...route().baseline, meanSeconds: null, p95Seconds: null },
+      verdicts: [sure('latency'), sure('tail')],
+    });
+    applyRouteFloor(unknown, 0.01);
+    expect(regressed(unknown)).toEqual(['latency', 'tail']);
   });
 });
 

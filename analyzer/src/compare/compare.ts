@@ -344,6 +344,27 @@ function decide(verdicts: readonly Verdict[], alpha: number): void {
   });
 }
 
+/**
+ * A route slower by less than the advisor's share of its latency objective (slo.yaml: 5 % of latency_p95_ms)
+ * has not regressed, however sure the test is: the same rule as a statement's. Mann–Whitney on a few hundred
+ * requests is sure of a shift of a few milliseconds that no user of a 200 ms objective would notice, and a
+ * CI gate that goes red for it is noise. The whole distribution is held to its mean's increase, the tail to its
+ * p95's. Errors and throughput keep their own effect sizes.
+ */
+export function applyRouteFloor(
+  route: Pick<RouteComparison, 'baseline' | 'candidate'> & { readonly verdicts: readonly Verdict[] },
+  floorSeconds: number,
+): void {
+  const slower = (b: number | null, c: number | null) =>
+    b === null || c === null ? Number.POSITIVE_INFINITY : c - b;
+  const { baseline: b, candidate: c } = route;
+  for (const v of route.verdicts) {
+    if (!v.regressed) continue;
+    if (v.metric === 'latency' && slower(b.meanSeconds, c.meanSeconds) < floorSeconds) v.regressed = false;
+    if (v.metric === 'tail' && slower(b.p95Seconds, c.p95Seconds) < floorSeconds) v.regressed = false;
+  }
+}
+
 const statementKey = (s: Pick<StatementStats, 'database' | 'fingerprint'>) =>
   `${s.database}\0${s.fingerprint}`;
 
@@ -535,6 +556,12 @@ export async function compare(options: CompareOptions): Promise<Comparison> {
     const limits = limitsFor(objectivesFor(slo, serviceNameOf(service)));
     return limits.slowStatement.p95Seconds * 1000 * limits.advisor.minShare;
   };
+  const routeFloorSeconds = (service: string) => {
+    if (slo === undefined) return 0;
+    const limits = limitsFor(objectivesFor(slo, serviceNameOf(service)));
+    return limits.slowEndpoint.p95Seconds * limits.advisor.minShare;
+  };
+  for (const r of routes) applyRouteFloor(r, routeFloorSeconds(r.service));
   const judgedStatements: StatementComparison[] = statements.map((s) => {
     const slower = s.candidate.meanMs - s.baseline.meanMs;
     for (const v of s.verdicts) if (v.metric === 'mean' && slower < floorMs(s.service)) v.regressed = false;

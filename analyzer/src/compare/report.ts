@@ -28,7 +28,8 @@ function statementVerdict(s: StatementComparison): string {
 export const METHOD = [
   `Method: one-sided tests, the candidate against the baseline, Holm-corrected over the whole comparison (α = ${ALPHA}).`,
   `Latency: Mann–Whitney U on the histogram buckets, effect Vargha–Delaney A ≥ ${EFFECT.a}; the tail: requests above the`,
-  `baseline's p95 bucket, and errors: two proportions, Cohen's h ≥ ${EFFECT.h}; throughput: two Poisson rates, h ≥ ${EFFECT.h};`,
+  `baseline's p95 bucket, Cohen's h ≥ ${EFFECT.h}; both also slower (mean, p95) by advice_min_share_percent of latency_p95_ms;`,
+  `errors: two proportions, h ≥ ${EFFECT.h}; throughput: two Poisson rates, h ≥ ${EFFECT.h};`,
   `statements: Welch on pg_stat_statements means, Cohen's d ≥ ${EFFECT.d} and slower by advice_min_share_percent of`,
   `query_p95_ms (slo.yaml), and calls per request as rates, h ≥ ${EFFECT.h}.`,
 ].join('\n');
