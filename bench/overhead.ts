@@ -19,13 +19,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { liveSink, refusingSink, type Sink } from '../scripts/lib/collector-stubs.ts';
 import { REPO_ROOT } from '../scripts/lib/demo.ts';
-import { createDatabase, startPostgres, withClient } from '../scripts/lib/postgres.ts';
+import { createDatabase, type PostgresServer, startPostgres, withClient } from '../scripts/lib/postgres.ts';
 import { freePort, type ManagedProcess, startProcess, waitFor } from '../scripts/lib/process.ts';
 import { render } from './work.mjs';
 
@@ -85,37 +84,17 @@ interface Sample {
   otlpBytesPerRequest: number;
 }
 
-/**
- * An OTLP/HTTP endpoint that accepts everything and counts the bytes, a port where nothing listens, one that
- * accepts connections and never answers, or one that answers each export after 5 s (`bench/soak.ts`).
- */
-export interface Sink {
-  readonly kind: 'live' | 'refusing' | 'black-holed' | 'slow';
-  readonly url: string;
-  bytes(): number;
-  close(): void;
-}
-
-export async function liveSink(): Promise<Sink> {
-  let bytes = 0;
-  const server = createServer((req, res) => {
-    req.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-    });
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+/** A database for `bench/app.mjs`: its 10 000-row `products` table, analysed. */
+export async function benchDatabase(postgres: PostgresServer, name: string): Promise<string> {
+  const databaseUrl = await createDatabase(postgres, name);
+  await withClient(databaseUrl, async (c) => {
+    await c.query('CREATE TABLE products (id int PRIMARY KEY, name text NOT NULL, price numeric NOT NULL)');
+    await c.query(
+      "INSERT INTO products SELECT i, 'product ' || i, (i % 100) + 0.99 FROM generate_series(1, 10000) AS i",
+    );
+    await c.query('ANALYZE products');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    kind: 'live',
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    bytes: () => bytes,
-    close: () => server.close(),
-  };
-}
-
-export async function refusingSink(): Promise<Sink> {
-  const port = await freePort();
-  return { kind: 'refusing', url: `http://127.0.0.1:${port}`, bytes: () => 0, close: () => {} };
+  return databaseUrl;
 }
 
 /** `taskset` when the machine has it and more than one CPU: the app on CPU 0, everything else on the rest. */
@@ -351,14 +330,7 @@ export async function benchOverhead(options: OverheadOptions): Promise<void> {
   const postgres = await startPostgres();
   const sinks = options.quick ? [await liveSink()] : [await liveSink(), await refusingSink()];
   try {
-    const databaseUrl = await createDatabase(postgres, 'bench');
-    await withClient(databaseUrl, async (c) => {
-      await c.query('CREATE TABLE products (id int PRIMARY KEY, name text NOT NULL, price numeric NOT NULL)');
-      await c.query(
-        "INSERT INTO products SELECT i, 'product ' || i, (i % 100) + 0.99 FROM generate_series(1, 10000) AS i",
-      );
-      await c.query('ANALYZE products');
-    });
+    const databaseUrl = await benchDatabase(postgres, 'bench');
     const env = { DATABASE_URL: databaseUrl, CPU_ITERATIONS: String(cpuIterations) };
     for (const sink of sinks) {
       const results = new Map<Route, Map<Variant, Sample>[]>();

@@ -12,16 +12,20 @@
  * not a test because the CI run has no 5 minutes to spare.
  */
 import { existsSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import {
+  blackHoledSink,
+  liveSink,
+  refusingSink,
+  type Sink,
+  slowSink,
+} from '../scripts/lib/collector-stubs.ts';
 import { REPO_ROOT } from '../scripts/lib/demo.ts';
-import { createDatabase, startPostgres, withClient } from '../scripts/lib/postgres.ts';
+import { startPostgres } from '../scripts/lib/postgres.ts';
 import { freePort, type ManagedProcess, startProcess, waitFor } from '../scripts/lib/process.ts';
-import { heapProbe, liveSink, refusingSink, rssMb, type Sink } from './overhead.ts';
+import { benchDatabase, heapProbe, rssMb } from './overhead.ts';
 
 export interface SoakOptions {
   /** 2 minutes instead of 5 (RSS still compared at 1 minute and at the end). */
@@ -33,59 +37,6 @@ const RATE = 100;
 const CONNECTIONS = 4;
 const MARGIN = 0.1;
 const ROUTE = '/api/products/42';
-
-async function listening(server: Server | ReturnType<typeof createTcpServer>): Promise<string> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function blackHoledSink(): Promise<Sink> {
-  const sockets = new Set<Socket>();
-  const server = createTcpServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-    socket.resume(); // read and drop: the exporter's writes never back up, its requests never get an answer
-  });
-  const url = await listening(server);
-  return {
-    kind: 'black-holed',
-    url,
-    bytes: () => 0,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
-
-async function slowSink(): Promise<Sink> {
-  let bytes = 0;
-  const timers = new Set<NodeJS.Timeout>();
-  const server = createServer((req, res) => {
-    req.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-    });
-    req.on('end', () => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      }, 5000);
-      timers.add(t);
-    });
-  });
-  const url = await listening(server);
-  return {
-    kind: 'slow',
-    url,
-    bytes: () => bytes,
-    close: () => {
-      for (const t of timers) clearTimeout(t);
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
 
 interface Memory {
   rssMb: number;
@@ -181,13 +132,7 @@ export async function benchSoak(options: SoakOptions): Promise<void> {
   const postgres = await startPostgres();
   const sinks = [await liveSink(), await refusingSink(), await blackHoledSink(), await slowSink()];
   try {
-    const databaseUrl = await createDatabase(postgres, 'soak');
-    await withClient(databaseUrl, async (c) => {
-      await c.query('CREATE TABLE products (id int PRIMARY KEY, name text NOT NULL, price numeric NOT NULL)');
-      await c.query(
-        "INSERT INTO products SELECT i, 'product ' || i, (i % 100) + 0.99 FROM generate_series(1, 10000) AS i",
-      );
-    });
+    const databaseUrl = await benchDatabase(postgres, 'soak');
     const hotpath = ['--import', '@hotpath/instrumentation/register'];
     const results = await Promise.all([
       soakOne('bare', [], undefined, databaseUrl, seconds),

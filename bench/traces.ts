@@ -12,12 +12,10 @@
 import { detectAll } from '../analyzer/src/detectors/index.ts';
 import { limitsFor } from '../analyzer/src/limits.ts';
 import { loadSlo, objectivesFor } from '../analyzer/src/slo.ts';
-import { traceData } from '../analyzer/src/traces/fingerprint.ts';
 import type { Trace } from '../analyzer/src/traces/model.ts';
 import { DEFAULT_TRACE_LIMIT } from '../analyzer/src/traces/source.ts';
 import { parseTraceResponse } from '../analyzer/src/traces/tempo.ts';
-import { nPlusOneTempoBody } from '../analyzer/src/traces/testdata.ts';
-import type { Snapshot } from '../analyzer/src/types.ts';
+import { nPlusOneTempoBody, snapshotOf } from '../analyzer/src/traces/testdata.ts';
 
 export interface TracesOptions {
   /** Rounds per size; the median ratio is printed. */
@@ -33,18 +31,7 @@ async function pipeline(bodies: readonly string[]): Promise<number> {
     const trace = parseTraceResponse(JSON.parse(text) as unknown);
     if (trace !== null) traces.push(trace);
   }
-  const snapshot: Snapshot = {
-    at: new Date(),
-    window: '15m',
-    windowSeconds: 900,
-    routes: [],
-    runtime: [],
-    pools: [],
-    statements: [],
-    traces: await traceData(traces, []),
-    queries: {},
-  };
-  return detectAll(snapshot, limits).length;
+  return detectAll(await snapshotOf(traces), limits).length;
 }
 
 function jsonOnly(bodies: readonly string[]): number {

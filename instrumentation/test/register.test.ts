@@ -2,10 +2,9 @@
  * `node --import @hotpath/instrumentation/register` on apps that know nothing about telemetry: ESM and CJS are
  * both instrumented, a dead, black-holed or slow collector never hurts a request, and SIGTERM flushes.
  */
-import { createServer as createHttpServer } from 'node:http';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { blackHoledSink, refusingSink, type Sink, slowSink } from '../../scripts/lib/collector-stubs.ts';
 import { REPO_ROOT } from '../../scripts/lib/demo.ts';
 import { freePort, type ManagedProcess, startProcess, waitFor } from '../../scripts/lib/process.ts';
 import { drive, startOtlpCapture } from '../../test/harness.ts';
@@ -65,51 +64,21 @@ describe.each(['esm-app.mjs', 'cjs-app.cjs'])(
 );
 
 describe('a collector that is down, black-holed or slow', () => {
-  let blackHole: Server | undefined;
-  let slow: ReturnType<typeof createHttpServer> | undefined;
+  const sinks: Sink[] = [];
   afterEach(() => {
-    blackHole?.close();
-    blackHole = undefined;
-    slow?.closeAllConnections();
-    slow?.close();
-    slow = undefined;
+    for (const sink of sinks.splice(0)) sink.close();
   });
-
-  /** An OTLP/HTTP endpoint that reads each export and answers it after 5 s, past the exporter's 2 s timeout. */
-  async function startSlow(): Promise<string> {
-    const server = createHttpServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), 5000).unref();
-      });
-    });
-    slow = server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    if (address === null || typeof address !== 'object') throw new Error('no address');
-    return `http://127.0.0.1:${address.port}`;
-  }
-
-  /** A TCP server that accepts connections and never answers: the worst kind of collector outage. */
-  async function startBlackHole(): Promise<string> {
-    const sockets: import('node:net').Socket[] = [];
-    blackHole = createServer((socket) => {
-      sockets.push(socket);
-      socket.on('error', () => {});
-    });
-    blackHole.on('close', () => {
-      for (const s of sockets) s.destroy();
-    });
-    await new Promise<void>((resolve) => blackHole?.listen(0, '127.0.0.1', resolve));
-    const address = blackHole.address();
-    if (address === null || typeof address !== 'object') throw new Error('no address');
-    return `http://127.0.0.1:${address.port}`;
-  }
+  const open = (start: () => Promise<Sink>) => async () => {
+    const sink = await start();
+    sinks.push(sink);
+    return sink.url;
+  };
 
   it.each([
-    ['unreachable', async () => `http://127.0.0.1:${await freePort()}`],
-    ['black-holed', startBlackHole],
-    ['slow', startSlow],
+    ['unreachable', open(refusingSink)],
+    ['black-holed', open(blackHoledSink)],
+    // Answers each export after 5 s, past the 2 s export timeout below.
+    ['slow', open(() => slowSink(5000))],
   ])(
     '%s: every request still succeeds promptly and the export errors are logged',
     async (_kind, endpoint) => {
