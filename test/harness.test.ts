@@ -1,3 +1,4 @@
+// integration-test: runs-beside-others (no latency is asserted here; test/projects.ts)
 /** The harness's PostgreSQL is what the analyzer will need: pg_stat_statements collecting, HypoPG available. */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,3 +1,4 @@
+// integration-test: runs-beside-others (no latency is asserted here; test/projects.ts)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoProcess } from '../scripts/lib/demo.ts';
 import { drive, eventually, promQuery, startTestDemo } from './harness.ts';

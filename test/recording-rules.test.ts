@@ -1,3 +1,4 @@
+// integration-test: runs-beside-others (no latency is asserted here; test/projects.ts)
 /**
  * The recording rules shipped for the compose stack: promtool accepts them, every expression parses with the
  * PromQL grammar and uses only catalogued names, the committed file is what the code generates, and on the test

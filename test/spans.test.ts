@@ -1,3 +1,4 @@
+// integration-test: runs-beside-others (no latency is asserted here; test/projects.ts)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYNTHETIC_HEADERS } from '../k6/lib/visit.ts';
 import type { DemoProcess } from '../scripts/lib/demo.ts';

@@ -1,3 +1,4 @@
+// integration-test: runs-beside-others (no latency is asserted here; test/projects.ts)
 /** The admin API and input handling, on the real app and a real database (in process, port 0). */
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';

@@ -1,3 +1,4 @@
+// integration-test: runs-beside-others (no latency is asserted here; test/projects.ts)
 /**
  * The browser collection endpoint over real HTTP, recording with the real metrics SDK into a Prometheus exporter
  * that the real test Prometheus scrapes: Faro's own payloads are accepted, Web Vitals land as the catalogued

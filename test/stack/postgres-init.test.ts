@@ -1,3 +1,4 @@
+// integration-test: runs-beside-others (no latency is asserted here; test/projects.ts)
 /**
  * stack/postgres/init/01-hotpath.sh run for real against the test PostgreSQL (the compose image runs it the same
  * way: psql as the superuser), then each role is checked for exactly what it may do. The test server trusts

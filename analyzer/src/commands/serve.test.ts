@@ -1,3 +1,4 @@
+// integration-test: runs-beside-others (no latency is asserted here; test/projects.ts)
 /**
  * `hotpath serve`, `migrate` and `token` as a user runs them: child processes, the real PostgreSQL, and the
  * analyzer's own telemetry scraped by the real Prometheus.

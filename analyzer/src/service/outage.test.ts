@@ -1,3 +1,4 @@
+// integration-test: runs-beside-others (no latency is asserted here; test/projects.ts)
 /**
  * `hotpath serve` losing its own store mid-cycle, and killed with SIGKILL mid-cycle, on the real PostgreSQL and
  * Prometheus: it does not crash, `/readyz` says what is down, it recovers by itself, the run that was cut off is

@@ -1,3 +1,4 @@
+// integration-test: runs-beside-others (no latency is asserted here; test/projects.ts)
 /**
  * `hotpath serve` in-process on the real PostgreSQL (store) and the real test Prometheus: the API's
  * authorization matrix, validation, lifecycle across a restart, triggered analyses, rate limiting.

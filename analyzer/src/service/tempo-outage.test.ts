@@ -1,3 +1,4 @@
+// integration-test: runs-beside-others (no latency is asserted here; test/projects.ts)
 /**
  * `hotpath serve` reading traces from Tempo while Tempo goes away and comes back, on the real PostgreSQL and a
  * real Prometheus. Tempo cannot run here, so it is played by a server that answers Tempo's HTTP API with a

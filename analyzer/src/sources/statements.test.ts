@@ -1,3 +1,4 @@
+// integration-test: runs-beside-others (no latency is asserted here; test/projects.ts)
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { shopDatabase } from '../../../test/harness.ts';

@@ -1,3 +1,4 @@
+// integration-test: runs-beside-others (no latency is asserted here; test/projects.ts)
 /** The store on a real PostgreSQL: migrations, cycle reconciliation, transitions and history. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

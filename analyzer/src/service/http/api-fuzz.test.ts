@@ -1,3 +1,4 @@
+// integration-test: runs-beside-others (no latency is asserted here; test/projects.ts)
 /**
  * Property-based fuzzing of every route of the analyzer API, read from the one route table (`api.ts`), against
  * `hotpath serve` on the real PostgreSQL store: over 10 000 generated requests (path parameters, query strings,
