@@ -45,9 +45,15 @@ const VARIANTS = {
   hotpath: { args: HOTPATH, env: {} },
   // Continuous profiling at the SDK's defaults: wall 100 Hz, heap every 512 KiB, span labels, a push every 60 s.
   profiled: { args: HOTPATH, env: { HOTPATH_PROFILING: 'on' } },
-  // Ablations, on request (`--variants`): where Hotpath's cost goes, one part taken away at a time.
-  // Spans and metrics recorded, nothing exported: hotpath − this is export (batching, serialisation, sockets).
-  'no-export': { args: HOTPATH, env: { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' } },
+  // Ablations, on request (`--variants`): where Hotpath's cost goes, one part taken away at a time. An exporter
+  // of `none` makes NodeSDK register no provider for that signal at all (its own log says so), so these take the
+  // whole signal away, not only its export: spans (or instruments) become no-ops.
+  // No tracer provider: hotpath − this is tracing (span objects, attributes, the batch processor, export).
+  untraced: { args: HOTPATH, env: { OTEL_TRACES_EXPORTER: 'none' } },
+  // No meter provider: hotpath − this is metrics (recording, aggregation, export).
+  unmetered: { args: HOTPATH, env: { OTEL_METRICS_EXPORTER: 'none' } },
+  // Neither: what is left is the instrumentations' own plumbing (wrappers, context propagation).
+  'no-signals': { args: HOTPATH, env: { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' } },
   // No span sampled: the instrumentations still run and make non-recording spans; metrics are recorded.
   unsampled: { args: HOTPATH, env: { OTEL_TRACES_SAMPLER: 'always_off' } },
   // The register loaded with the SDK switched off: what loading the package costs without any telemetry.
@@ -81,6 +87,8 @@ interface Sample {
   heapUsedMb: number;
   /** The young generation's size before that GC: V8's sizing under this load. */
   youngMb: number;
+  /** Time in GC pauses per request served (warm-up included), minor (scavenges) and major. */
+  gcUsPerRequest: number;
   otlpBytesPerRequest: number;
 }
 
@@ -173,7 +181,7 @@ async function measure(
   try {
     await waitFor(`${variant} ${route}`, 30_000, app, async () => app.output().includes('ready'));
     const url = `http://127.0.0.1:${port}${ROUTES[route]}`;
-    await autocannon({ url, connections: CONNECTIONS, duration: 1 }); // warm-up: JIT, pool, connections
+    const warm = await autocannon({ url, connections: CONNECTIONS, duration: 1 }); // warm-up: JIT, pool, connections
     const bytesBefore = sink.bytes();
     const capacity = await autocannon({ url, connections: CONNECTIONS, duration: seconds });
     // Bare sets the rate of this round: half its capacity, constant.
@@ -189,13 +197,15 @@ async function measure(
     }
     const pid = app.child.pid;
     const rss = pid === undefined ? Number.NaN : rssMb(pid);
-    const heap = await heapProbe(app, probe);
+    const { gcMs, ...heap } = await heapProbe(app, probe);
+    const served = warm.requests.total + capacity.requests.total + fixed.requests.total;
     return {
       rps: capacity.requests.average,
       p99: capacity.latency.p99,
       fixedP99: fixed.latency.p99,
       rssMb: rss,
       ...heap,
+      gcUsPerRequest: ((gcMs.minor + gcMs.major) * 1000) / served,
       otlpBytesPerRequest: (sink.bytes() - bytesBefore) / (capacity.requests.total + fixed.requests.total),
     };
   } finally {
@@ -205,17 +215,22 @@ async function measure(
 }
 
 /** Asks the app's heap probe for its numbers (SIGUSR2) and waits for the file it writes. */
-export async function heapProbe(
-  app: ManagedProcess,
-  file: string,
-): Promise<{ heapUsedMb: number; youngMb: number }> {
+export async function heapProbe(app: ManagedProcess, file: string): Promise<HeapProbe> {
   app.child.kill('SIGUSR2');
   try {
     await waitFor('the heap probe', 10_000, app, async () => existsSync(file));
-    return JSON.parse(readFileSync(file, 'utf8')) as { heapUsedMb: number; youngMb: number };
+    return JSON.parse(readFileSync(file, 'utf8')) as HeapProbe;
   } catch {
-    return { heapUsedMb: Number.NaN, youngMb: Number.NaN };
+    return { heapUsedMb: Number.NaN, youngMb: Number.NaN, gcMs: { minor: Number.NaN, major: Number.NaN } };
   }
+}
+
+/** What `bench/heap-probe.mjs` writes. */
+export interface HeapProbe {
+  readonly heapUsedMb: number;
+  readonly youngMb: number;
+  /** GC pauses since the process started, by kind. */
+  readonly gcMs: { readonly minor: number; readonly major: number };
 }
 
 function median(values: readonly number[]): number {
@@ -251,7 +266,7 @@ function report(
 ) {
   const lines = [
     `\nInstrumentation overhead, ${sink} OTLP sink (medians of per-round ratios to bare)`,
-    '  route          variant   req/s    ×bare  µs added  p99 ms  p99 @½ load ×bare  RSS MB  +MB vs bare  heap +MB  young MB  OTLP B/req',
+    '  route          variant   req/s    ×bare  µs added  p99 ms  p99 @½ load ×bare  RSS MB  +MB vs bare  heap +MB  young MB  GC µs/req  OTLP B/req',
   ];
   for (const [route, rounds] of results) {
     for (const v of variants) {
@@ -284,6 +299,10 @@ function report(
             medianOf(rounds, v, (s) => s.youngMb),
             0,
           ).padStart(8)}  ` +
+          `${fmt(
+            medianOf(rounds, v, (s) => s.gcUsPerRequest),
+            0,
+          ).padStart(9)}  ` +
           `${fmt(
             medianOf(rounds, v, (s) => s.otlpBytesPerRequest),
             0,
@@ -345,7 +364,7 @@ export async function benchOverhead(options: OverheadOptions): Promise<void> {
             samples.set(variant, s);
             console.log(
               `${Math.round(s.rps)} req/s, p99 ${s.p99} ms, ½-load p99 ${s.fixedP99} ms, RSS ${s.rssMb.toFixed(0)} MB ` +
-                `(heap ${s.heapUsedMb.toFixed(0)}, young ${s.youngMb.toFixed(0)}), ` +
+                `(heap ${s.heapUsedMb.toFixed(0)}, young ${s.youngMb.toFixed(0)}), GC ${s.gcUsPerRequest.toFixed(0)} µs/req, ` +
                 `${s.otlpBytesPerRequest.toFixed(0)} OTLP B/req`,
             );
           }
