@@ -118,6 +118,26 @@ describe('the cause of a regressed route', () => {
     });
     expect(causeOf(route(), [own], [])).toBeUndefined();
   });
+
+  it('spends a statement’s added time once: a small route that got slower beside the big one is not blamed on it', () => {
+    // The statement adds 950 ms a second; the big route takes 1 000 of it first (compare orders by added time).
+    const spent = new Map<string, number>();
+    expect(causeOf(route(), [], [statement()], spent)?.statement).toBe('abc');
+    // Another route 3 ms slower at 1 request a second: before, 950 > 3 / 2 named the statement its cause.
+    const small = route({
+      subject: 'POST /orders',
+      baseline: { ...route().baseline, ratePerSecond: 1, meanSeconds: 0.005 },
+      candidate: { ...route().candidate, ratePerSecond: 1, meanSeconds: 0.008 },
+    });
+    expect(causeOf(small, [], [statement()])?.statement).toBe('abc');
+    expect(causeOf(small, [], [statement()], spent)).toBeUndefined();
+    // Two routes sharing one statement each get it while it has time left for them.
+    const half = route({ candidate: { ...route().candidate, meanSeconds: 0.05 } }); // (50 − 3) × 10 = 470 ms/s
+    const shared = new Map<string, number>();
+    expect(causeOf(half, [], [statement()], shared)?.statement).toBe('abc');
+    expect(causeOf(half, [], [statement()], shared)?.statement).toBe('abc');
+    expect(shared.get('shop\0abc')).toBeCloseTo(940);
+  });
 });
 
 describe('a route’s practical floor (advice_min_share_percent of latency_p95_ms)', () => {

@@ -393,16 +393,28 @@ function isAbout(f: Finding, fingerprint: string): boolean {
   );
 }
 
+/** The latency a route's regression adds per second: its mean's increase times its candidate rate; 0 unknown. */
+export function routeAddedMsPerSecond(route: Pick<RouteComparison, 'baseline' | 'candidate'>): number {
+  const { baseline: b, candidate: c } = route;
+  if (b.meanSeconds === null || c.meanSeconds === null) return 0;
+  return (c.meanSeconds - b.meanSeconds) * 1000 * c.ratePerSecond;
+}
+
 /**
  * The cause of a route's regression. First the pipeline's: a finding of the candidate window (not the route's
  * own) that absorbed the route as its symptom. Else the accounting: the regressed statement whose added time
  * per second is more than half of the route's added time per second, the largest part of it then by
  * definition. The finding about that statement (its index, its batched form), when there is one, is named.
+ *
+ * A statement's added time is spent once: `spent` holds what routes judged before this one (the larger ones,
+ * see `compare`) already took of each statement, and a route is only blamed on what is left. Without it, a
+ * statement adding 100 ms a second to one route would also "explain" every other route that got 3 ms slower.
  */
 export function causeOf(
   route: RouteComparison,
   findings: readonly Finding[],
   statements: readonly StatementComparison[],
+  spent: Map<string, number> = new Map(),
 ): Cause | undefined {
   const action = (f: Finding) => f.recommendations[0]?.action;
   const named = (f: Finding) => ({
@@ -426,14 +438,17 @@ export function causeOf(
       ...(statement === undefined ? {} : { statement: statement.fingerprint }),
     };
   }
-  const { baseline: b, candidate: c } = route;
-  if (b.meanSeconds === null || c.meanSeconds === null) return undefined;
-  const routeAddedMs = (c.meanSeconds - b.meanSeconds) * 1000 * c.ratePerSecond;
+  const routeAddedMs = routeAddedMsPerSecond(route);
   if (!(routeAddedMs > 0)) return undefined;
+  const left = (s: StatementComparison) => s.addedMsPerSecond - (spent.get(statementKey(s)) ?? 0);
   const statement = statements
-    .filter((s) => s.regressed && s.addedMsPerSecond > routeAddedMs / 2)
-    .sort((x, y) => y.addedMsPerSecond - x.addedMsPerSecond)[0];
+    .filter((s) => s.regressed && left(s) > routeAddedMs / 2)
+    .sort((x, y) => left(y) - left(x))[0];
   if (statement === undefined) return undefined;
+  spent.set(
+    statementKey(statement),
+    (spent.get(statementKey(statement)) ?? 0) + Math.min(routeAddedMs, left(statement)),
+  );
   const finding = findings.find((f) => isAbout(f, statement.fingerprint));
   return {
     basis: 'accounting',
@@ -588,12 +603,22 @@ export async function compare(options: CompareOptions): Promise<Comparison> {
   if (analysis?.advisor !== undefined && !analysis.advisor.ran)
     notes.push(`the database advisor did not run (${analysis.advisor.error ?? 'unknown error'})`);
   const findings = analysis?.findings ?? [];
-  const judgedRoutes: RouteComparison[] = routes.map((r) => {
-    const regressed = r.verdicts.some((v) => v.regressed);
-    const route: RouteComparison = { ...r, regressed };
-    if (!regressed) return route;
-    const cause = causeOf(route, findings, judgedStatements);
-    return cause === undefined ? route : { ...route, cause };
+  // Causes by accounting are handed out largest regression first: each statement's added time is spent once.
+  const plain: RouteComparison[] = routes.map((r) => ({
+    ...r,
+    regressed: r.verdicts.some((v) => v.regressed),
+  }));
+  const spent = new Map<string, number>();
+  const causes = new Map<RouteComparison, Cause>();
+  for (const route of plain
+    .filter((r) => r.regressed)
+    .sort((x, y) => routeAddedMsPerSecond(y) - routeAddedMsPerSecond(x))) {
+    const cause = causeOf(route, findings, judgedStatements, spent);
+    if (cause !== undefined) causes.set(route, cause);
+  }
+  const judgedRoutes: RouteComparison[] = plain.map((r) => {
+    const cause = causes.get(r);
+    return cause === undefined ? r : { ...r, cause };
   });
   return {
     baseline,
