@@ -127,6 +127,39 @@ function drive(lanes: number, request: (i: number) => Promise<Response>): { stop
   };
 }
 
+/** Every scheduled cycle since `since`, as `±start s from origin (status, took s)`: what the schedule did. */
+async function cycleLog(
+  analyzer: AnalyzerProcess,
+  token: string,
+  since: number,
+  origin: number,
+): Promise<string> {
+  const url = `${analyzer.url}/api/v1/analyses?limit=100`;
+  const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  if (!response.ok) return `GET ${url}: ${response.status}`;
+  const items = (await response.json()) as {
+    items: {
+      trigger: string;
+      status: string;
+      startedAt: string;
+      finishedAt: string | null;
+      error: string | null;
+    }[];
+  };
+  return items.items
+    .filter((r) => r.trigger === 'schedule' && Date.parse(r.startedAt) >= since)
+    .sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt))
+    .map((r) => {
+      const start = (Date.parse(r.startedAt) - origin) / 1000;
+      const took =
+        r.finishedAt === null
+          ? 'running'
+          : `${((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)} s`;
+      return `${start >= 0 ? '+' : ''}${start.toFixed(0)} s ${r.status} (${took}${r.error === null ? '' : `: ${r.error.slice(0, 80)}`})`;
+    })
+    .join(', ');
+}
+
 /** The scheduled cycles that started after `since` and finished by `until` (the API lists the newest first). */
 async function cyclesBetween(
   analyzer: AnalyzerProcess,
@@ -204,6 +237,7 @@ export async function benchDetect(options: DetectOptions): Promise<void> {
       // The analyzer starts with the first demo and reads the shop database as that service's; later demos
       // get an analyzer of their own for the same reason (the advisor's database belongs to one service).
       await analyzer?.stop();
+      const started = Date.now();
       analyzer = await startAnalyzer({
         storeUrl,
         prometheusUrl: prometheus.url,
@@ -256,6 +290,8 @@ export async function benchDetect(options: DetectOptions): Promise<void> {
         // Where the time went: the wait for the first cycle after the switch (the schedule's phase, 0 to one
         // interval), then how many cycles the detector needed before the evidence sufficed.
         const cycles = await cyclesBetween(analyzer, token, on, Date.now()).catch(() => []);
+        const log = await cycleLog(analyzer, token, started, on).catch((error: unknown) => String(error));
+        console.log(`    scheduled cycles since the analyzer started (s from the switch): ${log}`);
         const first = cycles[0];
         results.push({
           scenario: c.scenario,
