@@ -127,26 +127,25 @@ function drive(lanes: number, request: (i: number) => Promise<Response>): { stop
   };
 }
 
-/** Every scheduled cycle since `since`, as `±start s from origin (status, took s)`: what the schedule did. */
-async function cycleLog(
-  analyzer: AnalyzerProcess,
-  token: string,
-  since: number,
-  origin: number,
-): Promise<string> {
+interface CycleRow {
+  trigger: string;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+/** The analyzer's latest runs (the API lists the newest first): one fetch feeds the log and the cycle count. */
+async function recentRuns(analyzer: AnalyzerProcess, token: string): Promise<CycleRow[]> {
   const url = `${analyzer.url}/api/v1/analyses?limit=100`;
   const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-  if (!response.ok) return `GET ${url}: ${response.status}`;
-  const items = (await response.json()) as {
-    items: {
-      trigger: string;
-      status: string;
-      startedAt: string;
-      finishedAt: string | null;
-      error: string | null;
-    }[];
-  };
-  return items.items
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
+  return ((await response.json()) as { items: CycleRow[] }).items;
+}
+
+/** Every scheduled cycle since `since`, as `±start s from origin (status, took s)`: what the schedule did. */
+function cycleLog(runs: readonly CycleRow[], since: number, origin: number): string {
+  return runs
     .filter((r) => r.trigger === 'schedule' && Date.parse(r.startedAt) >= since)
     .sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt))
     .map((r) => {
@@ -160,21 +159,10 @@ async function cycleLog(
     .join(', ');
 }
 
-/** The scheduled cycles that started after `since` and finished by `until` (the API lists the newest first). */
-async function cyclesBetween(
-  analyzer: AnalyzerProcess,
-  token: string,
-  since: number,
-  until: number,
-): Promise<{ startedAt: number }[]> {
-  const url = `${analyzer.url}/api/v1/analyses?status=succeeded&limit=100`;
-  const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-  if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
-  const items = (await response.json()) as {
-    items: { trigger: string; startedAt: string; finishedAt: string | null }[];
-  };
-  return items.items
-    .filter((r) => r.trigger === 'schedule' && r.finishedAt !== null)
+/** The scheduled cycles that succeeded, started after `since` and finished by `until`, oldest first. */
+function cyclesBetween(runs: readonly CycleRow[], since: number, until: number): { startedAt: number }[] {
+  return runs
+    .filter((r) => r.trigger === 'schedule' && r.status === 'succeeded' && r.finishedAt !== null)
     .map((r) => ({ startedAt: Date.parse(r.startedAt), finishedAt: Date.parse(r.finishedAt as string) }))
     .filter((r) => r.startedAt >= since && r.finishedAt <= until)
     .sort((a, b) => a.startedAt - b.startedAt);
@@ -289,8 +277,9 @@ export async function benchDetect(options: DetectOptions): Promise<void> {
         const seconds = found === undefined || already !== undefined ? undefined : (Date.now() - on) / 1000;
         // Where the time went: the wait for the first cycle after the switch (the schedule's phase, 0 to one
         // interval), then how many cycles the detector needed before the evidence sufficed.
-        const cycles = await cyclesBetween(analyzer, token, on, Date.now()).catch(() => []);
-        const log = await cycleLog(analyzer, token, started, on).catch((error: unknown) => String(error));
+        const runs = await recentRuns(analyzer, token).catch((error: unknown) => String(error));
+        const cycles = typeof runs === 'string' ? [] : cyclesBetween(runs, on, Date.now());
+        const log = typeof runs === 'string' ? runs : cycleLog(runs, started, on);
         console.log(`    scheduled cycles since the analyzer started (s from the switch): ${log}`);
         const first = cycles[0];
         results.push({

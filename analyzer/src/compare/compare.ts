@@ -566,15 +566,15 @@ export async function compare(options: CompareOptions): Promise<Comparison> {
   // query_p95_ms) is not worth a red build, however sure the test is: below it, the write and review cost of a
   // fix outweighs what it saves, as the advisor judges an index.
   const slo = options.analysis?.slo;
+  const limitsOf = (service: string) =>
+    slo === undefined ? undefined : limitsFor(objectivesFor(slo, serviceNameOf(service)));
   const floorMs = (service: string) => {
-    if (slo === undefined) return 0;
-    const limits = limitsFor(objectivesFor(slo, serviceNameOf(service)));
-    return limits.slowStatement.p95Seconds * 1000 * limits.advisor.minShare;
+    const limits = limitsOf(service);
+    return limits === undefined ? 0 : limits.slowStatement.p95Seconds * 1000 * limits.advisor.minShare;
   };
   const routeFloorSeconds = (service: string) => {
-    if (slo === undefined) return 0;
-    const limits = limitsFor(objectivesFor(slo, serviceNameOf(service)));
-    return limits.slowEndpoint.p95Seconds * limits.advisor.minShare;
+    const limits = limitsOf(service);
+    return limits === undefined ? 0 : limits.slowEndpoint.p95Seconds * limits.advisor.minShare;
   };
   for (const r of routes) applyRouteFloor(r, routeFloorSeconds(r.service));
   const judgedStatements: StatementComparison[] = statements.map((s) => {
