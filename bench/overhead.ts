@@ -58,6 +58,9 @@ const VARIANTS = {
   unsampled: { args: HOTPATH, env: { OTEL_TRACES_SAMPLER: 'always_off' } },
   // The register loaded with the SDK switched off: what loading the package costs without any telemetry.
   disabled: { args: HOTPATH, env: { OTEL_SDK_DISABLED: 'true' } },
+  // Calibration: bare plus a known 25 µs busy wait per request (bench/spin.mjs). What this rig reports for a
+  // known amount of added work, to read the others' µs by.
+  'spin-25us': { args: ['--import', './bench/spin.mjs'], env: { SPIN_US: '25' } },
 } as const;
 export type Variant = keyof typeof VARIANTS;
 export const VARIANT_NAMES = Object.keys(VARIANTS) as Variant[];
@@ -89,6 +92,8 @@ interface Sample {
   youngMb: number;
   /** Time in GC pauses per request served (warm-up included), minor (scavenges) and major. */
   gcUsPerRequest: number;
+  /** The app's CPU time (user + system, /proc) per request over the capacity run. */
+  cpuUsPerRequest: number;
   otlpBytesPerRequest: number;
 }
 
@@ -112,6 +117,13 @@ function pinSelfAwayFromCpu0(): void {
   if (!PIN) return;
   const others = `1-${availableParallelism() - 1}`;
   execFileSync('/usr/bin/taskset', ['-a', '-p', '-c', others, String(process.pid)], { stdio: 'ignore' });
+}
+
+/** A process's CPU time so far (user + system), in seconds, from /proc (clock ticks of 1/100 s). */
+export function cpuSeconds(pid: number): number {
+  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 export function rssMb(pid: number): number {
@@ -183,7 +195,11 @@ async function measure(
     const url = `http://127.0.0.1:${port}${ROUTES[route]}`;
     const warm = await autocannon({ url, connections: CONNECTIONS, duration: 1 }); // warm-up: JIT, pool, connections
     const bytesBefore = sink.bytes();
+    const pid = app.child.pid;
+    // taskset execs node in place: the child's pid is the app's.
+    const cpuBefore = pid === undefined ? Number.NaN : cpuSeconds(pid);
     const capacity = await autocannon({ url, connections: CONNECTIONS, duration: seconds });
+    const cpu = pid === undefined ? Number.NaN : cpuSeconds(pid) - cpuBefore;
     // Bare sets the rate of this round: half its capacity, constant.
     const rate = Math.max(1, Math.round((fixedRate ?? capacity.requests.average) / 2));
     const fixed = await autocannon({ url, connections: CONNECTIONS, duration: seconds, overallRate: rate });
@@ -195,7 +211,6 @@ async function measure(
         throw new Error(`${variant} ${route} ${what}: ${r.non2xx} non-2xx, ${r.errors} errors`);
       }
     }
-    const pid = app.child.pid;
     const rss = pid === undefined ? Number.NaN : rssMb(pid);
     const { gcMs, ...heap } = await heapProbe(app, probe);
     const served = warm.requests.total + capacity.requests.total + fixed.requests.total;
@@ -206,6 +221,7 @@ async function measure(
       rssMb: rss,
       ...heap,
       gcUsPerRequest: ((gcMs.minor + gcMs.major) * 1000) / served,
+      cpuUsPerRequest: (cpu * 1e6) / capacity.requests.total,
       otlpBytesPerRequest: (sink.bytes() - bytesBefore) / (capacity.requests.total + fixed.requests.total),
     };
   } finally {
@@ -266,7 +282,7 @@ function report(
 ) {
   const lines = [
     `\nInstrumentation overhead, ${sink} OTLP sink (medians of per-round ratios to bare)`,
-    '  route          variant   req/s    ×bare  µs added  p99 ms  p99 @½ load ×bare  RSS MB  +MB vs bare  heap +MB  young MB  GC µs/req  OTLP B/req',
+    '  route          variant   req/s    ×bare  µs added  p99 ms  p99 @½ load ×bare  RSS MB  +MB vs bare  heap +MB  young MB  GC µs/req  CPU µs/req  OTLP B/req',
   ];
   for (const [route, rounds] of results) {
     for (const v of variants) {
@@ -303,6 +319,10 @@ function report(
             medianOf(rounds, v, (s) => s.gcUsPerRequest),
             0,
           ).padStart(9)}  ` +
+          `${fmt(
+            medianOf(rounds, v, (s) => s.cpuUsPerRequest),
+            0,
+          ).padStart(10)}  ` +
           `${fmt(
             medianOf(rounds, v, (s) => s.otlpBytesPerRequest),
             0,
