@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, printing ratios measured side by side in this one run.
  *
  *   npm run bench -- [overhead|advisor|detect|scale|traces|soak|browser] [--quick] [--seconds 5] [--rounds 3]
- *                    [--warmup 60] [--detect-timeout 180] [--scenario error-burst,missing-index]
+ *                    [--warmup 60] [--detect-timeout 180] [--detect-interval 30] [--scenario error-burst,missing-index]
  *                    [--variants stock,untraced,unmetered,no-signals,unsampled,disabled,spin-25us]
  *
  * `--quick`: the overhead bench with 2 s runs and the live OTLP sink only, without the profiled variant, and the
@@ -19,7 +19,7 @@ import { benchSoak } from './soak.ts';
 import { benchTraces } from './traces.ts';
 
 const USAGE =
-  'usage: npm run bench -- [overhead|advisor|detect|scale|traces|soak|browser] [--quick] [--seconds N] [--rounds N] [--warmup N] [--detect-timeout N] [--scenario a,b] [--variants a,b]';
+  'usage: npm run bench -- [overhead|advisor|detect|scale|traces|soak|browser] [--quick] [--seconds N] [--rounds N] [--warmup N] [--detect-timeout N] [--detect-interval N] [--scenario a,b] [--variants a,b]';
 const BENCHES = ['overhead', 'advisor', 'detect', 'scale', 'traces', 'soak', 'browser'] as const;
 
 function fail(message: string): never {
@@ -34,6 +34,7 @@ const OPTIONS = {
   rounds: { type: 'string' },
   warmup: { type: 'string' },
   'detect-timeout': { type: 'string' },
+  'detect-interval': { type: 'string' },
   scenario: { type: 'string' },
   variants: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
@@ -84,6 +85,7 @@ if (only === undefined || only === 'detect') {
   await benchDetect({
     warmup: positive('warmup', parsed.values.warmup, quick ? 30 : 60),
     timeout: positive('detect-timeout', parsed.values['detect-timeout'], quick ? 120 : 180),
+    intervalSeconds: positive('detect-interval', parsed.values['detect-interval'], 30),
     ...(parsed.values.scenario === undefined ? {} : { only: parsed.values.scenario.split(',') }),
   });
 }

@@ -115,7 +115,7 @@ describe('alerts through Prometheus and Alertmanager', () => {
           port: analyzerPort,
           interval: '10s',
           window: '1m',
-          env: { HOTPATH_AUTO_RESOLVE_CYCLES: '100' },
+          env: { HOTPATH_AUTO_RESOLVE_AFTER: '1000s' },
         }),
       ),
       startTestDemo({ scrapeTargetsDir: prometheus.targetsDir }),

@@ -4,7 +4,7 @@
  * (the DDL the finding prints, applied) while traffic goes on. The missing index is gone at once (the advisor plans the
  * schema as it is); the statement stays slow in pg_stat_statements' history (its totals since the reset), so
  * only judging each window's delta lets the statement's own finding, if it surfaces, resolve: both must, within
- * HOTPATH_AUTO_RESOLVE_CYCLES clean scheduled cycles once a window holds only calls after the fix. The statement also runs under a second role,
+ * HOTPATH_AUTO_RESOLVE_AFTER of clean scheduled cycles (two cycles here) once a window holds only calls after the fix. The statement also runs under a second role,
  * so pg_stat_statements has two rows with one fingerprint: the cycles must succeed with one finding for it.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -34,7 +34,7 @@ describe('a statement finding in hotpath serve, on the schedule', () => {
     await analyzer?.stop();
   });
 
-  it('opens, and resolves after the fix within HOTPATH_AUTO_RESOLVE_CYCLES clean cycles', async () => {
+  it('opens, and resolves after the fix within HOTPATH_AUTO_RESOLVE_AFTER of clean cycles', async () => {
     const name = uniqueService('lifecycle');
     const databaseUrl = await shopDatabase('lifecycle');
     // A second application role that runs the same statement: two pg_stat_statements rows, one fingerprint.
@@ -62,7 +62,7 @@ describe('a statement finding in hotpath serve, on the schedule', () => {
         HOTPATH_DATABASE_SERVICE: name,
         HOTPATH_INTERVAL: `${INTERVAL_S}s`,
         HOTPATH_WINDOW: `${WINDOW_S}s`,
-        HOTPATH_AUTO_RESOLVE_CYCLES: String(AUTO_RESOLVE_CYCLES),
+        HOTPATH_AUTO_RESOLVE_AFTER: `${AUTO_RESOLVE_CYCLES * INTERVAL_S}s`,
       });
       const a = analyzer;
       const slow = (fs: ApiFinding[]) =>
@@ -122,7 +122,7 @@ describe('a statement finding in hotpath serve, on the schedule', () => {
       console.log(
         `[lifecycle] resolved ${((Date.now() - fixedAt) / 1000).toFixed(0)} s after the fix, by the ` +
           `${resolvedAt}. scheduled cycle after it (at most ${limit}: window ${WINDOW_S} s, interval ` +
-          `${INTERVAL_S} s, HOTPATH_AUTO_RESOLVE_CYCLES ${AUTO_RESOLVE_CYCLES})`,
+          `${INTERVAL_S} s, HOTPATH_AUTO_RESOLVE_AFTER ${AUTO_RESOLVE_CYCLES * INTERVAL_S} s)`,
       );
       expect(resolved.status).toBe('resolved');
       expect(resolvedAt).toBeGreaterThan(0);

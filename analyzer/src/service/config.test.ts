@@ -15,10 +15,11 @@ describe('hotpath serve configuration', () => {
     expect(config).toMatchObject({
       port: 8080,
       host: '0.0.0.0',
-      intervalSeconds: 60,
+      intervalSeconds: 30,
       window: '15m',
       windowSeconds: 900,
-      autoResolveAfter: 3,
+      autoResolveAfterSeconds: 180,
+      autoResolveCycles: 6,
       rateLimitPerMinute: 600,
       migrate: true,
       logLevel: 'info',
@@ -28,6 +29,22 @@ describe('hotpath serve configuration', () => {
     expect(loadServiceConfig({ ...minimal, HOTPATH_INTERVAL: 'off' }).intervalSeconds).toBeNull();
   });
 
+  it('turns the auto-resolve time into clean cycles at the interval, rounded up, at least one', () => {
+    const cycles = (after: string, interval: string) =>
+      loadServiceConfig({ ...minimal, HOTPATH_AUTO_RESOLVE_AFTER: after, HOTPATH_INTERVAL: interval })
+        .autoResolveCycles;
+    expect(cycles('3m', '1m')).toBe(3);
+    expect(cycles('40s', '20s')).toBe(2);
+    expect(cycles('100s', '30s')).toBe(4);
+    expect(cycles('10s', '1m')).toBe(1);
+  });
+
+  it('says what replaced HOTPATH_AUTO_RESOLVE_CYCLES', () => {
+    expect(() => loadServiceConfig({ ...minimal, HOTPATH_AUTO_RESOLVE_CYCLES: '3' })).toThrow(
+      /HOTPATH_AUTO_RESOLVE_CYCLES: was replaced by HOTPATH_AUTO_RESOLVE_AFTER/,
+    );
+  });
+
   it('reports every problem at once, each with its variable', () => {
     let error: unknown;
     try {
@@ -35,7 +52,7 @@ describe('hotpath serve configuration', () => {
         PROMETHEUS_URL: 'ftp://x',
         PORT: 'eighty',
         HOTPATH_WINDOW: '10s',
-        HOTPATH_AUTO_RESOLVE_CYCLES: '0',
+        HOTPATH_AUTO_RESOLVE_AFTER: '3 minutes',
         LOG_LEVEL: 'loud',
         HOTPATH_JWT_SECRET: 'short',
       });
@@ -50,7 +67,7 @@ describe('hotpath serve configuration', () => {
         'PROMETHEUS_URL',
         'PORT',
         'HOTPATH_WINDOW',
-        'HOTPATH_AUTO_RESOLVE_CYCLES',
+        'HOTPATH_AUTO_RESOLVE_AFTER',
         'LOG_LEVEL',
         'HOTPATH_JWT_SECRET',
       ].sort(),

@@ -138,7 +138,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     databaseService: config.databaseService,
     traces,
     profiles,
-    autoResolveAfter: config.autoResolveAfter,
+    autoResolveAfter: config.autoResolveCycles,
     telemetry,
     log,
   };

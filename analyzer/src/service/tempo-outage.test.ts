@@ -106,7 +106,7 @@ describe('hotpath serve when Tempo goes away and comes back', () => {
           TEMPO_URL: link.url(),
           HOTPATH_INTERVAL: '5s',
           HOTPATH_WINDOW: '15m',
-          HOTPATH_AUTO_RESOLVE_CYCLES: String(AUTO_RESOLVE_CYCLES),
+          HOTPATH_AUTO_RESOLVE_AFTER: `${AUTO_RESOLVE_CYCLES * 5}s`,
         }),
       ),
       quiet,
