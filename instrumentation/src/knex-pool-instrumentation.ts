@@ -19,6 +19,7 @@ import {
   endWaitSpan,
   endWhenSettled,
   guarded,
+  fromUrl,
   poolName,
   quietly,
   stack,
@@ -73,19 +74,6 @@ function tarnPool(client: KnexClient): TarnPool | undefined {
     typeof pool.numPendingAcquires === 'function'
     ? (pool as TarnPool)
     : undefined;
-}
-
-function fromUrl(connectionString: string): { host?: string; port?: string; database?: string } {
-  try {
-    const url = new URL(connectionString);
-    return {
-      host: url.hostname || (url.searchParams.get('host') ?? ''),
-      port: url.port,
-      database: decodeURIComponent(url.pathname.replace(/^\//, '')),
-    };
-  } catch {
-    return {};
-  }
 }
 
 /**

@@ -8,6 +8,12 @@
  * the callback only on the branch that creates `pg-pool.connect` spans; with `ignoreConnectSpans` it passes the
  * callback through unbound (dd-trace-js had the same bug: DataDog/dd-trace-js#3733). instrumentation-pg 0.77 has
  * no option that binds it without creating the connect spans, hence this wrapper.
+ *
+ * It also names pools built from a connection string. instrumentation-pg names a pool `host:port/database` from
+ * `pool.options` (its metrics' `db.client.connection.pool.name`), and an app that passes only
+ * `connectionString` (`new pg.Pool({ connectionString: process.env.DATABASE_URL })`, the usual way) leaves those
+ * fields empty: every such pool is `unknown_host:unknown_port/unknown_database`, which names nothing in a
+ * pool-saturation finding, and two of them share one series. See `nameFromConnectionString`.
  */
 import { type Context, context } from '@opentelemetry/api';
 import {
@@ -19,6 +25,7 @@ import pkg from '../package.json' with { type: 'json' };
 import {
   endWaitSpan,
   endWhenSettled,
+  fromUrl,
   guarded,
   poolName,
   quietly,
@@ -38,6 +45,46 @@ type Connect = (this: PgPool, ...args: unknown[]) => unknown;
 type Callback = (this: unknown, ...args: unknown[]) => unknown;
 interface PoolModule {
   readonly prototype: { connect: Connect };
+}
+
+/**
+ * pg-pool's constructor assigns `this.options`. An accessor for `options` on the prototype sees that assignment
+ * first: it adds `host`, `port` and `database`, parsed from `connectionString` where the app set none of them, as
+ * non-enumerable properties, then puts the object back as the instance's own property (read as usual from then
+ * on). A client is built from the options by copying their enumerable properties (pg's ConnectionParameters), so
+ * the connection never sees the added names; instrumentation-pg and this file read them by name when they name
+ * the pool, as they do for a pool configured field by field.
+ */
+function nameFromConnectionString(prototype: object): void {
+  if (Object.getOwnPropertyDescriptor(prototype, 'options') !== undefined) return;
+  Object.defineProperty(prototype, 'options', {
+    configurable: true,
+    enumerable: false,
+    get: () => undefined,
+    set(this: object, value: unknown) {
+      quietly('naming a pool from its connection string', () => addNames(value));
+      Object.defineProperty(this, 'options', { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
+}
+
+function addNames(options: unknown): void {
+  if (typeof options !== 'object' || options === null) return;
+  const given = options as { connectionString?: unknown; host?: unknown; port?: unknown; database?: unknown };
+  if (typeof given.connectionString !== 'string') return;
+  if (given.host !== undefined || given.port !== undefined || given.database !== undefined) return;
+  const parsed = fromUrl(given.connectionString);
+  for (const key of ['host', 'port', 'database'] as const) {
+    const value = parsed[key];
+    if (value !== undefined && value !== '') {
+      Object.defineProperty(options, key, { value, writable: true, enumerable: false, configurable: true });
+    }
+  }
+}
+
+function removeNaming(prototype: object): void {
+  const descriptor = Object.getOwnPropertyDescriptor(prototype, 'options');
+  if (descriptor?.set !== undefined) delete (prototype as { options?: unknown }).options;
 }
 
 /** Same range as instrumentation-pg's `pg-pool` definition. */
@@ -65,6 +112,7 @@ export class PgPoolInstrumentation extends InstrumentationBase {
       SUPPORTED,
       (module: unknown) => {
         const exports = moduleExports(module);
+        if (exports !== undefined) nameFromConnectionString(exports.prototype);
         if (
           exports === undefined ||
           !stack(exports.prototype, 'connect', (original) => this.#wrap(original as Connect))
@@ -75,7 +123,10 @@ export class PgPoolInstrumentation extends InstrumentationBase {
       },
       (module: unknown) => {
         const exports = moduleExports(module);
-        if (exports !== undefined) unstack(exports.prototype, 'connect');
+        if (exports !== undefined) {
+          unstack(exports.prototype, 'connect');
+          removeNaming(exports.prototype);
+        }
         return module;
       },
     );

@@ -17,6 +17,20 @@ export function poolName(host: unknown, port: unknown, database: unknown): strin
   return `${part(host, 'unknown_host')}:${part(port, 'unknown_port')}/${part(database, 'unknown_database')}`.trim();
 }
 
+/** Host, port and database of a `postgres://` connection string (`?host=` for a socket directory), as far as known. */
+export function fromUrl(connectionString: string): { host?: string; port?: string; database?: string } {
+  try {
+    const url = new URL(connectionString);
+    return {
+      host: url.hostname || (url.searchParams.get('host') ?? ''),
+      port: url.port,
+      database: decodeURIComponent(url.pathname.replace(/^\//, '')),
+    };
+  } catch {
+    return {};
+  }
+}
+
 /** The pool whose client is starting a query right now (synchronously, inside `client.query`), if known. */
 let queryingPool: string | undefined;
 const tagged = new WeakSet<object>();

@@ -301,9 +301,10 @@ describe.each([
   });
 
   it.each([
-    // A pg.Pool configured by connection string: named as instrumentation-pg names it, from options as given.
-    ['pg-timeout', 8000, 'unknown_host:unknown_port/unknown_database', 'Error'],
-    ['knex-timeout', 8100, undefined, 'KnexTimeoutError'],
+    // A pg.Pool configured by connection string: named from the string (pg-pool-instrumentation.ts), as a pool
+    // configured field by field is by instrumentation-pg, not `unknown_host:unknown_port/unknown_database`.
+    ['pg-timeout', 8000, 'pg', 'Error'],
+    ['knex-timeout', 8100, 'knex', 'KnexTimeoutError'],
   ])(
     '%s: a caller that times out waiting gets its own error, and its wait span records the failure',
     async (route, id, name, errorType) => {
@@ -321,7 +322,7 @@ describe.each([
       expect(failed).toHaveLength(1);
       expect(failed[0]?.attributes).toMatchObject({
         [ATTR.errorType]: errorType,
-        [ATTR.dbClientConnectionPoolName]: name ?? `${tightPoolName} (knex)`,
+        [ATTR.dbClientConnectionPoolName]: name === 'pg' ? tightPoolName : `${tightPoolName} (knex)`,
       });
       expect(ms((failed[0]?.endNs ?? 0n) - (failed[0]?.startNs ?? 0n))).toBeGreaterThanOrEqual(45);
       expect(waits.every((w) => w.parentSpanId === server?.spanId)).toBe(true);
@@ -369,6 +370,20 @@ describe.each([
       await holding;
     }
     expect(await series()).toEqual({ idle: 2, used: 0, pending: 0, max: 2 });
+  });
+
+  it("names a pg.Pool built from a connection string in instrumentation-pg's own pool metrics", async () => {
+    await get(`${app.url}/pg-timeout/8200`);
+    const text = await (await fetch(app.metricsUrl)).text();
+    const maxima = text
+      .split('\n')
+      .filter(
+        (l) =>
+          l.startsWith(`${pullName(METRICS.dbClientConnectionMax)}{`) &&
+          l.includes('otel_scope_name="@opentelemetry/instrumentation-pg"'),
+      );
+    expect(maxima.find((l) => l.includes(`db_client_connection_pool_name="${tightPoolName}"`))).toMatch(/ 1$/);
+    expect(maxima.filter((l) => l.includes('unknown_host'))).toEqual([]);
   });
 });
 
