@@ -91,8 +91,12 @@ export async function runCycle(deps: CycleDeps, run: AnalysisRun): Promise<Analy
     client.on('error', onError);
     // Bounded: a cycle stuck on a dead connection elsewhere must not stop this replica's schedule for good.
     await client.query(`SET lock_timeout = '${LOCK_WAIT}'`);
+    const waitFrom = performance.now();
     await client.query('SELECT pg_advisory_lock($1, $2)', [HOTPATH_LOCK_CLASS, CYCLE_LOCK]);
     locked = true;
+    // `markRunning` restarts the run's clock below, so a wait for another cycle shows only here.
+    const waitedS = (performance.now() - waitFrom) / 1000;
+    if (waitedS >= 1) log.info({ waitedS: Number(waitedS.toFixed(1)) }, 'waited for another cycle to finish');
     await client.query('RESET lock_timeout');
     await markRunning(client, run.id);
     const abandoned = await failAbandonedRuns(client, run.id);
