@@ -18,8 +18,8 @@ import pkg from '../package.json' with { type: 'json' };
 import {
   endWaitSpan,
   endWhenSettled,
-  guarded,
   fromUrl,
+  guarded,
   poolName,
   quietly,
   stack,

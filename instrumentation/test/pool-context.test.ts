@@ -382,7 +382,9 @@ describe.each([
           l.startsWith(`${pullName(METRICS.dbClientConnectionMax)}{`) &&
           l.includes('otel_scope_name="@opentelemetry/instrumentation-pg"'),
       );
-    expect(maxima.find((l) => l.includes(`db_client_connection_pool_name="${tightPoolName}"`))).toMatch(/ 1$/);
+    expect(maxima.find((l) => l.includes(`db_client_connection_pool_name="${tightPoolName}"`))).toMatch(
+      / 1$/,
+    );
     expect(maxima.filter((l) => l.includes('unknown_host'))).toEqual([]);
   });
 });
