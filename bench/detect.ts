@@ -182,7 +182,7 @@ async function openFindings(
 export async function benchDetect(options: DetectOptions): Promise<void> {
   const cases = CASES.filter((c) => options.only === undefined || options.only.includes(c.scenario));
   console.log(
-    `  intervals as in compose: scrape ${SCRAPE_INTERVAL}, metric export ${Number(EXPORT_INTERVAL_MS) / 1000} s, ` +
+    `  intervals: as in compose, scrape ${SCRAPE_INTERVAL}, metric export ${Number(EXPORT_INTERVAL_MS) / 1000} s, ` +
       `analysis every ${options.intervalSeconds} s over ${ANALYZER_WINDOW}; ${options.warmup} s of healthy traffic first, ` +
       `at most ${options.timeout} s per scenario`,
   );
@@ -248,7 +248,7 @@ export async function benchDetect(options: DetectOptions): Promise<void> {
         let found: OpenFinding | undefined = already;
         // The data's own delay, apart from the schedule: a one-shot analysis of the same window (nothing stored)
         // every third poll, the first one that reports the finding. The scheduled cycle finds it at the first
-        // cycle after this, so with one every minute the worst case is this plus a minute.
+        // cycle after this, so the worst case is this plus one interval.
         let evidenceSeconds: number | undefined;
         let polls = 0;
         while (found === undefined && Date.now() - on < options.timeout * 1000) {

@@ -58,6 +58,11 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a whole number ≥ 1, not ${value}`);
   return n;
 }
+/** `n`, or the usage error before any work starts (the analyzer would refuse it only after the set-up). */
+function atLeast(min: number, name: string, n: number): number {
+  if (n < min) fail(`--${name} must be at least ${min} (HOTPATH_INTERVAL's minimum), not ${n}`);
+  return n;
+}
 const quick = parsed.values.quick;
 // BENCH_SECONDS and BENCH_ROUNDS, as before, where the flags are not given.
 const seconds = positive('seconds', parsed.values.seconds ?? process.env.BENCH_SECONDS, quick ? 2 : 5);
@@ -85,7 +90,11 @@ if (only === undefined || only === 'detect') {
   await benchDetect({
     warmup: positive('warmup', parsed.values.warmup, quick ? 30 : 60),
     timeout: positive('detect-timeout', parsed.values['detect-timeout'], quick ? 120 : 180),
-    intervalSeconds: positive('detect-interval', parsed.values['detect-interval'], 30),
+    intervalSeconds: atLeast(
+      5,
+      'detect-interval',
+      positive('detect-interval', parsed.values['detect-interval'], 30),
+    ),
     ...(parsed.values.scenario === undefined ? {} : { only: parsed.values.scenario.split(',') }),
   });
 }

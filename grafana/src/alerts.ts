@@ -351,11 +351,16 @@ export function alertRules(slo: SloFile = loadSlo()): AlertRuleSpec[] {
       title: 'Hotpath analyzer: analysis cycles fail',
       severity: 'warning',
       datasource: 'prometheus',
-      query: `sum by (job) (increase(${prometheusName(METRICS.hotpathAnalysisFailures)}[10m])) > 2`,
-      // Three failed cycles in ten minutes: one blip (a Prometheus restart) is not worth a page.
-      threshold: 2,
+      // The share of cycles that failed, not their count, so the rule means the same at any HOTPATH_INTERVAL: more
+      // than a quarter of ten minutes' cycles (three of ten at one a minute, six of twenty at the 30 s default).
+      // A blip, a Prometheus restart of a minute or two, is not worth a page.
+      query:
+        `sum by (job) (increase(${prometheusName(METRICS.hotpathAnalysisFailures)}[10m])) / ` +
+        `sum by (job) (increase(${prometheusName(METRICS.hotpathAnalysisDuration)}_count[10m])) > 0.25`,
+      threshold: 0.25,
       for: holdFor.pipeline,
-      summary: '{{ humanize $values.B.Value }} analysis cycles of {{ $labels.job }} failed in 10 minutes',
+      summary:
+        '{{ humanizePercentage $values.B.Value }} of the analysis cycles of {{ $labels.job }} failed in 10 minutes',
       description:
         'The analyzer cannot look: no new findings are raised and none are resolved while this lasts. Its /readyz ' +
         'names the upstream that does not answer (Prometheus, the app database, Tempo, its store), and ' +

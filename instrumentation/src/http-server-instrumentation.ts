@@ -85,8 +85,22 @@ let active: HttpServerInstrumentation | undefined;
 const CONTEXT = Symbol('@hotpath/instrumentation/http-server.context');
 type WithContext = { [CONTEXT]?: Context };
 type EventEmit = (this: WithContext, event: string | symbol, ...args: unknown[]) => boolean;
-/** Our wraps of the prototypes' `emit` in place, with what each wrapped. */
-const messageEmits = new Map<{ emit: EventEmit }, { original: EventEmit; wrapper: EventEmit }>();
+/** Not enumerable: `console.log(req)` and `Object.assign({}, req)` do not show or copy it. */
+function setContext(message: object, ctx: Context): void {
+  Object.defineProperty(message, CONTEXT, {
+    value: ctx,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+}
+
+/**
+ * Our wraps of the prototypes' `emit` in place. `own` is the prototype's own `emit` we wrapped; undefined when it
+ * had none and inherited `EventEmitter.prototype.emit` (Node 20 to 24), which the wrap then looks up at each call,
+ * so that a later patch of `EventEmitter.prototype.emit` still applies to requests and responses.
+ */
+const messageEmits = new Map<{ emit: EventEmit }, { own: EventEmit | undefined; wrapper: EventEmit }>();
 
 /** Wraps `emit` on the request's and response's prototypes (shared by http and https), once per process. */
 function wrapMessageEmit(): void {
@@ -94,25 +108,29 @@ function wrapMessageEmit(): void {
     emit: EventEmit;
   }[]) {
     if (messageEmits.has(prototype)) continue;
-    const original = prototype.emit;
+    const own = Object.hasOwn(prototype, 'emit') ? prototype.emit : undefined;
+    const parent = Object.getPrototypeOf(prototype) as { emit: EventEmit };
     const wrapper = function emit(this: WithContext, event: string | symbol, ...args: unknown[]): boolean {
+      const original = own ?? parent.emit;
       const ctx = this[CONTEXT];
       if (ctx === undefined) return original.call(this, event, ...args);
       return context.with(ctx, () => original.call(this, event, ...args));
     };
-    messageEmits.set(prototype, { original, wrapper });
+    messageEmits.set(prototype, { own, wrapper });
     prototype.emit = wrapper;
   }
 }
 
 /**
- * Restores each prototype's `emit` where our wrap is still the outermost. One left under another agent's wrap
- * stays and keeps working: it only acts on a message `incoming` gave a context, which stops with `active`.
+ * Puts each prototype's `emit` back (deleting ours where it had none of its own) where our wrap is still the
+ * outermost. One left under another agent's wrap stays and keeps working: it only acts on a message `incoming`
+ * gave a context, which stops with `active`.
  */
 function unwrapMessageEmit(): void {
-  for (const [prototype, { original, wrapper }] of messageEmits) {
+  for (const [prototype, { own, wrapper }] of messageEmits) {
     if (prototype.emit !== wrapper) continue;
-    prototype.emit = original;
+    if (own === undefined) delete (prototype as { emit?: EventEmit }).emit;
+    else prototype.emit = own;
     messageEmits.delete(prototype);
   }
 }
@@ -230,8 +248,8 @@ export class HttpServerInstrumentation extends InstrumentationBase<HttpServerIns
     );
     if (started === null) return handle();
     const { ctx, end } = started;
-    (request as WithContext)[CONTEXT] = ctx;
-    (response as WithContext)[CONTEXT] = ctx;
+    setContext(request, ctx);
+    setContext(response, ctx);
     return context.with(ctx, () => {
       try {
         return handle();

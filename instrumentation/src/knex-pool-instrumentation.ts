@@ -78,7 +78,7 @@ function tarnPool(client: KnexClient): TarnPool | undefined {
 
 /**
  * `host:port/database (knex)` from knex's connection settings. Unlike pg-pool (whose options instrumentation-pg
- * reads as given), a connection string is parsed: knex apps usually pass one, and a pool named
+ * reads, with the names pg-pool-instrumentation.ts adds from a connection string), a connection string is parsed: knex apps usually pass one, and a pool named
  * `unknown_host:unknown_port/unknown_database` tells nobody anything. As in pg, the string wins over fields.
  * Semconv asks for a pool name unique within the app: a knex pool often sits beside a pg.Pool on the same
  * database (named `host:port/database` by instrumentation-pg), and the two must not merge into one series.

@@ -61,30 +61,37 @@ function nameFromConnectionString(prototype: object): void {
     configurable: true,
     enumerable: false,
     get: () => undefined,
-    set(this: object, value: unknown) {
-      quietly('naming a pool from its connection string', () => addNames(value));
-      Object.defineProperty(this, 'options', { value, writable: true, enumerable: true, configurable: true });
-    },
+    set: assignOptions,
   });
 }
 
+function assignOptions(this: object, value: unknown): void {
+  quietly('naming a pool from its connection string', () => addNames(value));
+  Object.defineProperty(this, 'options', { value, writable: true, enumerable: true, configurable: true });
+}
+
+/**
+ * Each of host, port and database that the options leave unset or empty, from the connection string: pg lets the
+ * string win for what it names (`Object.assign({}, config, parse(connectionString))`), so that is the value the
+ * connection uses.
+ */
 function addNames(options: unknown): void {
   if (typeof options !== 'object' || options === null) return;
-  const given = options as { connectionString?: unknown; host?: unknown; port?: unknown; database?: unknown };
+  const given = options as Record<string, unknown>;
   if (typeof given.connectionString !== 'string') return;
-  if (given.host !== undefined || given.port !== undefined || given.database !== undefined) return;
   const parsed = fromUrl(given.connectionString);
   for (const key of ['host', 'port', 'database'] as const) {
     const value = parsed[key];
-    if (value !== undefined && value !== '') {
-      Object.defineProperty(options, key, { value, writable: true, enumerable: false, configurable: true });
-    }
+    if (value === undefined || value === '' || (given[key] !== undefined && given[key] !== '')) continue;
+    Object.defineProperty(options, key, { value, writable: true, enumerable: false, configurable: true });
   }
 }
 
+/** Removes our accessor, not another's that replaced it. */
 function removeNaming(prototype: object): void {
-  const descriptor = Object.getOwnPropertyDescriptor(prototype, 'options');
-  if (descriptor?.set !== undefined) delete (prototype as { options?: unknown }).options;
+  if (Object.getOwnPropertyDescriptor(prototype, 'options')?.set === assignOptions) {
+    delete (prototype as { options?: unknown }).options;
+  }
 }
 
 /** Same range as instrumentation-pg's `pg-pool` definition. */

@@ -42,8 +42,9 @@ function duration(min: number, max = 7 * 86_400, options: { off?: boolean } = {}
         return z.NEVER;
       }
       return { text: s, seconds };
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+    } catch {
+      // parseWindow's own message speaks of a window; a variable here may be an interval or a time.
+      const message = `"${s}" is not a duration like 30s, 15m or 1h`;
       ctx.addIssue({ code: 'custom', message: options.off === true ? `${message}, or off` : message });
       return z.NEVER;
     }

@@ -5,7 +5,7 @@ const { createServer } = require('node:http');
 
 module.exports = function start({ pg, PgPool, knex, kind }) {
   const url = new URL(process.env.DATABASE_URL);
-  // Fields, not a connection string: instrumentation-pg names a pg.Pool from its options as given.
+  // Fields, not a connection string: instrumentation-pg names a pg.Pool from them (a string is parsed for it).
   const options = {
     host: url.hostname,
     port: Number(url.port),
