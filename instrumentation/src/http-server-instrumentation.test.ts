@@ -15,7 +15,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { getRPCMetadata, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { getRPCMetadata, isTracingSuppressed, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +45,7 @@ instrumentation.setTracerProvider(tracerProvider);
 instrumentation.setMeterProvider(meterProvider);
 
 /** What the handler saw: the active span's id (or none) after an await and in the body's `end` listener. */
-const seen: { afterAwait?: string | undefined; inEnd?: string | undefined } = {};
+const seen: { afterAwait?: string | undefined; inEnd?: string | undefined; suppressedInEnd?: boolean } = {};
 
 async function handler(request: IncomingMessage, response: ServerResponse): Promise<void> {
   const route = request.url?.split('?')[0];
@@ -65,6 +65,7 @@ async function handler(request: IncomingMessage, response: ServerResponse): Prom
   request.on('data', () => {});
   request.on('end', () => {
     seen.inEnd = trace.getActiveSpan()?.spanContext().spanId;
+    seen.suppressedInEnd = isTracingSuppressed(context.active());
     response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
   });
 }
@@ -85,6 +86,7 @@ afterEach(() => {
   exporter.reset();
   delete seen.afterAwait;
   delete seen.inEnd;
+  delete seen.suppressedInEnd;
 });
 
 async function spans(count: number) {
@@ -188,6 +190,8 @@ describe('HttpServerInstrumentation', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(exporter.getFinishedSpans()).toEqual([]);
     expect(seen.inEnd).toBeUndefined();
+    // The handler ran (its `end` listener did), in a context where nothing it calls records a span.
+    expect(seen.suppressedInEnd).toBe(true);
   });
 
   it('names a method the conventions do not know _OTHER, keeping the original', async () => {
