@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCompose, readRepoFile, serviceEnv } from '../../../test/stack/compose.ts';
 import { ConfigError } from '../errors.ts';
-import { loadServiceConfig, redactedConfig, SERVICE_VARIABLES } from './config.ts';
+import { loadServiceConfig, RETIRED, redactedConfig, SERVICE_VARIABLES } from './config.ts';
 
 const minimal = {
   HOTPATH_DATABASE_URL: 'postgres://hotpath:secret@localhost:5432/hotpath',
@@ -106,8 +106,12 @@ describe('hotpath serve configuration', () => {
     const analyzer = loadCompose().services.analyzer;
     expect(analyzer?.profiles).toBeUndefined();
     const env = serviceEnv(analyzer ?? {});
-    const unknown = Object.keys(env).filter((k) => !SERVICE_VARIABLES.includes(k) && !k.startsWith('OTEL_'));
+    // A retired variable is passed through (empty unless an operator's .env still sets it), to be refused.
+    const unknown = Object.keys(env).filter(
+      (k) => !SERVICE_VARIABLES.includes(k) && !(k in RETIRED) && !k.startsWith('OTEL_'),
+    );
     expect(unknown).toEqual([]);
+    expect(() => loadServiceConfig({ ...env, HOTPATH_AUTO_RESOLVE_CYCLES: '10' })).toThrow(/was replaced by/);
     const config = loadServiceConfig(env);
     expect(config.prometheusUrl).toBe('http://prometheus:9090');
     expect(config.databaseService).toBe('hotpath/demo-shop');

@@ -106,7 +106,7 @@ const variables = z.object({
 export const SERVICE_VARIABLES: readonly string[] = Object.keys(variables.shape);
 
 /** Variables that no longer exist, with what replaced them: set, each is a problem that says so. */
-const RETIRED: Readonly<Record<string, string>> = {
+export const RETIRED: Readonly<Record<string, string>> = {
   HOTPATH_AUTO_RESOLVE_CYCLES:
     'was replaced by HOTPATH_AUTO_RESOLVE_AFTER, a duration (e.g. 3m): how long a finding stays away from ' +
     'the scheduled cycles before it is resolved',
