@@ -34,7 +34,7 @@ describe('hotpath serve, misconfigured', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(/HOTPATH_DATABASE_URL: is required, e.g. postgres:\/\//);
     expect(stderr).toMatch(/PROMETHEUS_URL: must be a http URL, e.g. http:\/\/prometheus:9090/);
-    expect(stderr).toMatch(/HOTPATH_INTERVAL: window "often" is not a duration/);
+    expect(stderr).toMatch(/HOTPATH_INTERVAL: "often" is not a duration like 30s, 15m or 1h, or off/);
     expect(stderr).toMatch(/HOTPATH_JWT_SECRET: must be at least 32 characters/);
     expect(stderr).not.toMatch(/\n\s+at /);
   });
