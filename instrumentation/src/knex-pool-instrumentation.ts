@@ -7,7 +7,7 @@
  * The caller's context needs no help here: `acquireConnection` is an async function awaiting tarn's promise,
  * and a promise continuation runs in the context it was awaited in, whoever resolves it (the releasing request).
  */
-import { type BatchObservableResult, type Context, context, type Observable } from '@opentelemetry/api';
+import { type Context, context } from '@opentelemetry/api';
 import {
   InstrumentationBase,
   type InstrumentationConfig,
@@ -20,6 +20,8 @@ import {
   endWhenSettled,
   fromUrl,
   guarded,
+  observePools,
+  type PoolState,
   poolName,
   quietly,
   stack,
@@ -27,7 +29,6 @@ import {
   tagWhenResolved,
   unstack,
 } from './pool-wait.ts';
-import { ATTR, METRICS } from './semconv.ts';
 
 /** What we read of a tarn pool (knex's `KnexPool` extends tarn's `Pool`). */
 interface TarnPool {
@@ -50,16 +51,6 @@ interface ClientClass {
 }
 
 const SUPPORTED = ['>=2 <4'];
-
-/**
- * instrumentation-pg's descriptions, word for word: the Prometheus exporter merges both packages' series into one
- * metric family and warns about (and drops one of) differing HELP texts.
- */
-const DESCRIPTIONS = {
-  count: 'The number of connections that are currently in state described by the state attribute.',
-  pending: 'The number of current pending requests for an open connection.',
-  max: 'The maximum number of open connections allowed.',
-} as const;
 
 /** Only knex's own `pg` client: cockroachdb, redshift and pgnative reuse its dialect with other drivers. */
 function isPg(client: KnexClient): boolean {
@@ -166,22 +157,7 @@ export class KnexPoolInstrumentation extends InstrumentationBase {
   }
 
   protected override _updateMetricInstruments(): void {
-    const count = this.meter.createObservableUpDownCounter(METRICS.dbClientConnectionCount.name, {
-      description: DESCRIPTIONS.count,
-      unit: METRICS.dbClientConnectionCount.unit,
-    });
-    const pending = this.meter.createObservableUpDownCounter(METRICS.dbClientConnectionPendingRequests.name, {
-      description: DESCRIPTIONS.pending,
-      unit: METRICS.dbClientConnectionPendingRequests.unit,
-    });
-    const max = this.meter.createObservableUpDownCounter(METRICS.dbClientConnectionMax.name, {
-      description: DESCRIPTIONS.max,
-      unit: METRICS.dbClientConnectionMax.unit,
-    });
-    this.meter.addBatchObservableCallback(
-      (result) => quietly('reading knex pool state', () => observePools(result, count, pending, max)),
-      [count, pending, max],
-    );
+    observePools(this.meter, 'knex', knexPoolStates);
   }
 
   #initialize(original: Method): Method {
@@ -231,14 +207,8 @@ export class KnexPoolInstrumentation extends InstrumentationBase {
   }
 }
 
-/** Sums pools that share a name (several knex instances on one database), as one series per name. */
-function observePools(
-  result: BatchObservableResult,
-  count: Observable,
-  pending: Observable,
-  max: Observable,
-): void {
-  const totals = new Map<string, { idle: number; used: number; pending: number; max: number }>();
+/** The state of every live knex pg pool, by name. */
+function* knexPoolStates(): Iterable<PoolState> {
   for (const ref of clients) {
     const client = ref.deref();
     if (client === undefined) {
@@ -246,24 +216,21 @@ function observePools(
       continue;
     }
     // One pool that cannot be read must not hide the others.
-    quietly('reading knex pool state', () => {
-      const pool = tarnPool(client);
-      if (pool === undefined) return;
-      const state = { idle: pool.numFree(), used: pool.numUsed(), pending: pool.numPendingAcquires() };
-      const name = knexPoolName(client.connectionSettings);
-      const total = totals.get(name) ?? { idle: 0, used: 0, pending: 0, max: 0 };
-      total.idle += state.idle;
-      total.used += state.used;
-      total.pending += state.pending;
-      total.max += Number.isFinite(pool.max) ? pool.max : 0;
-      totals.set(name, total);
-    });
-  }
-  for (const [name, total] of totals) {
-    const attributes = { [ATTR.dbClientConnectionPoolName]: name };
-    result.observe(count, total.idle, { ...attributes, [ATTR.dbClientConnectionState]: 'idle' });
-    result.observe(count, total.used, { ...attributes, [ATTR.dbClientConnectionState]: 'used' });
-    result.observe(pending, total.pending, attributes);
-    result.observe(max, total.max, attributes);
+    const state = guarded(
+      'reading knex pool state',
+      () => {
+        const pool = tarnPool(client);
+        if (pool === undefined) return undefined;
+        return {
+          name: knexPoolName(client.connectionSettings),
+          idle: pool.numFree(),
+          used: pool.numUsed(),
+          pending: pool.numPendingAcquires(),
+          max: Number.isFinite(pool.max) ? pool.max : 0,
+        };
+      },
+      () => undefined,
+    );
+    if (state !== undefined) yield state;
   }
 }

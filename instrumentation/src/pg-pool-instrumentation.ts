@@ -14,6 +14,11 @@
  * `connectionString` (`new pg.Pool({ connectionString: process.env.DATABASE_URL })`, the usual way) leaves those
  * fields empty: every such pool is `unknown_host:unknown_port/unknown_database`, which names nothing in a
  * pool-saturation finding, and two of them share one series. See `nameFromConnectionString`.
+ *
+ * And it reports the pools' metrics (`observePools`, read from each pool at collection time) in place of
+ * instrumentation-pg's: instrumentation-pg 0.78 keeps its pool counts as deltas against one `_connectionsCounter`
+ * per instrumentation, not per pool, so with two `pg.Pool`s each event adds the difference to the other pool's
+ * last state and both pools' series go wrong (telemetry.ts switches its pool listeners off).
  */
 import { type Context, context } from '@opentelemetry/api';
 import {
@@ -27,6 +32,8 @@ import {
   endWhenSettled,
   fromUrl,
   guarded,
+  observePools,
+  type PoolState,
   poolName,
   quietly,
   stack,
@@ -39,7 +46,57 @@ import {
 /** What the wrapper reads of a pg-pool `Pool` (the public getters and the options instrumentation-pg names it by). */
 interface PgPool {
   readonly idleCount?: number;
-  readonly options?: { readonly host?: unknown; readonly port?: unknown; readonly database?: unknown };
+  readonly totalCount?: number;
+  readonly waitingCount?: number;
+  /** Set by `end()`: an ended pool is no longer reported (instrumentation-pg takes its max away then, too). */
+  readonly ending?: boolean;
+  readonly options?: {
+    readonly host?: unknown;
+    readonly port?: unknown;
+    readonly database?: unknown;
+    readonly max?: unknown;
+  };
+}
+
+/** Every pool that has handed out a connection, weakly: reported while it lives and has not ended. */
+const pools = new Set<WeakRef<PgPool>>();
+const seenPools = new WeakSet<PgPool>();
+
+function trackPool(pool: PgPool): void {
+  if (seenPools.has(pool)) return;
+  seenPools.add(pool);
+  pools.add(new WeakRef(pool));
+}
+
+/** pg-pool's default `max` when the options give none. */
+const PG_POOL_DEFAULT_MAX = 10;
+
+function* pgPoolStates(): Iterable<PoolState> {
+  for (const ref of pools) {
+    const pool = ref.deref();
+    if (pool === undefined) {
+      pools.delete(ref);
+      continue;
+    }
+    if (pool.ending === true) continue;
+    const state = guarded(
+      'reading pg pool state',
+      () => {
+        const total = pool.totalCount ?? 0;
+        const idle = pool.idleCount ?? 0;
+        const max = Number(pool.options?.max ?? PG_POOL_DEFAULT_MAX);
+        return {
+          name: poolName(pool.options?.host, pool.options?.port, pool.options?.database),
+          idle,
+          used: Math.max(0, total - idle),
+          pending: pool.waitingCount ?? 0,
+          max: Number.isFinite(max) ? max : PG_POOL_DEFAULT_MAX,
+        };
+      },
+      () => undefined,
+    );
+    if (state !== undefined) yield state;
+  }
 }
 type Connect = (this: PgPool, ...args: unknown[]) => unknown;
 type Callback = (this: unknown, ...args: unknown[]) => unknown;
@@ -139,10 +196,15 @@ export class PgPoolInstrumentation extends InstrumentationBase {
     );
   }
 
+  protected override _updateMetricInstruments(): void {
+    observePools(this.meter, 'pg', pgPoolStates);
+  }
+
   #wrap(original: Connect): Connect {
     const instrumentation = this;
     return function connect(this: PgPool, ...args: unknown[]): unknown {
       if (!instrumentation.isEnabled()) return original.apply(this, args);
+      quietly('tracking a pg pool', () => trackPool(this));
       const caller = context.active();
       const prepared = guarded(
         'pg-pool connect instrumentation',

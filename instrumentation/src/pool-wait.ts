@@ -2,8 +2,16 @@
  * What the pg-pool and knex pool instrumentations share: the `db.client.connection.wait` span, the pool name
  * and a wrapper that stacks on top of other instrumentations' wrappers instead of replacing them.
  */
-import { type Context, diag, type Span, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
-import { ATTR, SPAN_NAMES } from './semconv.ts';
+import {
+  type Context,
+  diag,
+  type Meter,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+} from '@opentelemetry/api';
+import { ATTR, METRICS, SPAN_NAMES } from './semconv.ts';
 
 /** `db.system.name` of every pool these instrumentations know. */
 export const POSTGRESQL = 'postgresql';
@@ -15,6 +23,68 @@ export const POSTGRESQL = 'postgresql';
 export function poolName(host: unknown, port: unknown, database: unknown): string {
   const part = (value: unknown, unknown: string) => (value ? String(value) : unknown);
   return `${part(host, 'unknown_host')}:${part(port, 'unknown_port')}/${part(database, 'unknown_database')}`.trim();
+}
+
+/** One pool's state as the pool metrics report it. */
+export interface PoolState {
+  readonly name: string;
+  readonly idle: number;
+  readonly used: number;
+  readonly pending: number;
+  readonly max: number;
+}
+
+/**
+ * instrumentation-pg's descriptions, word for word: the Prometheus exporter merges series of one name from
+ * several scopes into one metric family and warns about (and drops one of) differing HELP texts.
+ */
+const POOL_DESCRIPTIONS = {
+  count: 'The number of connections that are currently in state described by the state attribute.',
+  pending: 'The number of current pending requests for an open connection.',
+  max: 'The maximum number of open connections allowed.',
+} as const;
+
+/**
+ * The pool metrics under instrumentation-pg's names (`db.client.connection.count` by state,
+ * `.pending_requests`, `.max`), read from the pools at collection time: nothing is recorded per checkout, and
+ * each pool's numbers are its own. Pools that share a name (several instances on one database) are summed into
+ * one series per name, as semconv's "unique within the app" name implies they are one pool to the reader.
+ */
+export function observePools(meter: Meter, what: string, read: () => Iterable<PoolState>): void {
+  const count = meter.createObservableUpDownCounter(METRICS.dbClientConnectionCount.name, {
+    description: POOL_DESCRIPTIONS.count,
+    unit: METRICS.dbClientConnectionCount.unit,
+  });
+  const pending = meter.createObservableUpDownCounter(METRICS.dbClientConnectionPendingRequests.name, {
+    description: POOL_DESCRIPTIONS.pending,
+    unit: METRICS.dbClientConnectionPendingRequests.unit,
+  });
+  const max = meter.createObservableUpDownCounter(METRICS.dbClientConnectionMax.name, {
+    description: POOL_DESCRIPTIONS.max,
+    unit: METRICS.dbClientConnectionMax.unit,
+  });
+  meter.addBatchObservableCallback(
+    (result) =>
+      quietly(`reading ${what} pool state`, () => {
+        const totals = new Map<string, { idle: number; used: number; pending: number; max: number }>();
+        for (const state of read()) {
+          const total = totals.get(state.name) ?? { idle: 0, used: 0, pending: 0, max: 0 };
+          total.idle += state.idle;
+          total.used += state.used;
+          total.pending += state.pending;
+          total.max += state.max;
+          totals.set(state.name, total);
+        }
+        for (const [name, total] of totals) {
+          const attributes = { [ATTR.dbClientConnectionPoolName]: name };
+          result.observe(count, total.idle, { ...attributes, [ATTR.dbClientConnectionState]: 'idle' });
+          result.observe(count, total.used, { ...attributes, [ATTR.dbClientConnectionState]: 'used' });
+          result.observe(pending, total.pending, attributes);
+          result.observe(max, total.max, attributes);
+        }
+      }),
+    [count, pending, max],
+  );
 }
 
 /** Host, port and database of a `postgres://` connection string (`?host=` for a socket directory), as far as known. */

@@ -131,8 +131,8 @@ const HOST = '@opentelemetry/instrumentation-host-metrics';
 const BROWSER = '@hotpath/instrumentation (browser RUM)';
 const ANALYZER = '@hotpath/analyzer';
 const HOTPATH_RUNTIME = '@hotpath/instrumentation (runtime limits)';
-/** instrumentation-pg reports pg.Pool; knex keeps its connections in a tarn pool that Hotpath reports itself. */
-const POOL = '@opentelemetry/instrumentation-pg (pg.Pool), @hotpath/instrumentation (knex)';
+/** Hotpath reports both pool kinds, read at collection time: instrumentation-pg's own counters mix pools. */
+const POOL = '@hotpath/instrumentation (pg.Pool and knex)';
 
 /** Every metric the project reads or writes. Keys are the code names; `name` is the OpenTelemetry name. */
 export const METRICS = {

@@ -114,18 +114,20 @@ function instrumentations(config: TelemetryConfig) {
         ExpressLayerType.REQUEST_HANDLER,
       ],
     }),
-    new PgInstrumentation({
-      ignoreConnectSpans: true,
-      // instrumentation-pg puts db.operation.name on its duration metric but not on the span; the analyzer
-      // joins the two, so the span gets the same value, derived the same way (first keyword, upper case).
-      requestHook: (span, { query }) => {
-        const operation = sqlOperationName(query.text);
-        if (operation !== undefined) span.setAttribute(ATTR.dbOperationName, operation);
-        // Which pool handed out the client (pool-wait.ts `tagClient`): what a saturated pool's holders are.
-        const pool = poolOfQuery();
-        if (pool !== undefined) span.setAttribute(ATTR.dbClientConnectionPoolName, pool);
-      },
-    }),
+    withoutPoolMetrics(
+      new PgInstrumentation({
+        ignoreConnectSpans: true,
+        // instrumentation-pg puts db.operation.name on its duration metric but not on the span; the analyzer
+        // joins the two, so the span gets the same value, derived the same way (first keyword, upper case).
+        requestHook: (span, { query }) => {
+          const operation = sqlOperationName(query.text);
+          if (operation !== undefined) span.setAttribute(ATTR.dbOperationName, operation);
+          // Which pool handed out the client (pool-wait.ts `tagClient`): what a saturated pool's holders are.
+          const pool = poolOfQuery();
+          if (pool !== undefined) span.setAttribute(ATTR.dbClientConnectionPoolName, pool);
+        },
+      }),
+    ),
     // With connect spans off, instrumentation-pg leaves pg-pool's connect callback unbound and queued queries
     // land in the trace of whoever released the connection; this binds it and adds the pool wait span. Listed
     // after PgInstrumentation, though its wrapper stacks correctly in either order (see pool-wait.ts `stack`).
@@ -138,6 +140,28 @@ function instrumentations(config: TelemetryConfig) {
     new RuntimeLimitsInstrumentation(),
     new HostMetricsInstrumentation({ metricGroups: ['process.cpu', 'process.memory'] }),
   ];
+}
+
+/**
+ * instrumentation-pg without its pool metrics, which PgPoolInstrumentation reports instead (its module comment
+ * says why: 0.78's counts mix pools). Its spans and `db.client.operation.duration` stay. The pool listeners are
+ * set up by a method of the instance; an own property of the same name switches them off. Should an upgrade rename
+ * it, both packages would report the pools and the sums would double: `pool-context.test.ts` checks that no
+ * pool series comes from instrumentation-pg's scope.
+ */
+function withoutPoolMetrics(instrumentation: PgInstrumentation): PgInstrumentation {
+  const target = instrumentation as unknown as Record<string, unknown>;
+  if (typeof target._setPoolConnectEventListeners !== 'function') {
+    diag.warn(
+      '@hotpath/instrumentation: instrumentation-pg has no pool listeners to switch off; pool metrics may be doubled',
+    );
+  }
+  Object.defineProperty(target, '_setPoolConnectEventListeners', {
+    value: () => {},
+    configurable: true,
+    writable: true,
+  });
+  return instrumentation;
 }
 
 /** The statement's first keyword, as instrumentation-pg derives `db.operation.name` for its metric. */

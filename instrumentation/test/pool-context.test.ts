@@ -372,20 +372,56 @@ describe.each([
     expect(await series()).toEqual({ idle: 2, used: 0, pending: 0, max: 2 });
   });
 
-  it("names a pg.Pool built from a connection string in instrumentation-pg's own pool metrics", async () => {
-    await get(`${app.url}/pg-timeout/8200`);
-    const text = await (await fetch(app.metricsUrl)).text();
-    const maxima = text
-      .split('\n')
-      .filter(
+  it('reports each pg.Pool under its own name, read at collection time, and nothing from instrumentation-pg', async () => {
+    await get(`${app.url}/pg-timeout/8200`); // the tight pool, built from a connection string, has connected
+    const series = async () => {
+      const lines = (await (await fetch(app.metricsUrl)).text()).split('\n');
+      const value = (name: string, labels: Record<string, string>) => {
+        const line = lines.find(
+          (l) =>
+            l.startsWith(`${name}{`) &&
+            l.includes('otel_scope_name="@hotpath/instrumentation/pg-pool"') &&
+            Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+        );
+        return line === undefined ? undefined : Number(line.split(' ').at(-1));
+      };
+      const of = (pool: string) => ({
+        used: value(pullName(METRICS.dbClientConnectionCount), {
+          db_client_connection_pool_name: pool,
+          db_client_connection_state: 'used',
+        }),
+        pending: value(pullName(METRICS.dbClientConnectionPendingRequests), {
+          db_client_connection_pool_name: pool,
+        }),
+        max: value(pullName(METRICS.dbClientConnectionMax), { db_client_connection_pool_name: pool }),
+      });
+      const upstream = lines.filter(
         (l) =>
-          l.startsWith(`${pullName(METRICS.dbClientConnectionMax)}{`) &&
+          /^db_client_connection_(count|max|pending_requests)/.test(l) &&
           l.includes('otel_scope_name="@opentelemetry/instrumentation-pg"'),
       );
-    expect(maxima.find((l) => l.includes(`db_client_connection_pool_name="${tightPoolName}"`))).toMatch(
-      / 1$/,
-    );
-    expect(maxima.filter((l) => l.includes('unknown_host'))).toEqual([]);
+      return { main: of(poolName), tight: of(tightPoolName), upstream };
+    };
+
+    // Six callers on the main pool (max 2): two hold, four wait; the tight pool's numbers must not move. With
+    // instrumentation-pg's counters (one set of deltas for all pools), each pool's events were counted against
+    // the other's last state.
+    const holding = burst(app, 'pg-sleep', range(8300, 6), '?s=1.5');
+    try {
+      await eventually(
+        async () =>
+          expect(await series()).toMatchObject({
+            main: { used: 2, pending: 4 },
+            tight: { used: 0, pending: 0, max: 1 },
+            upstream: [],
+          }),
+        1_200,
+        50,
+      );
+    } finally {
+      await holding;
+    }
+    expect(await series()).toMatchObject({ main: { used: 0, pending: 0 }, tight: { used: 0, max: 1 } });
   });
 });
 
