@@ -33,7 +33,8 @@ const httpCalls = (spans: readonly CapturedSpan[]) =>
 /** The eager loader's per-book statement, as knex hands it to pg (and instrumentation-pg records it). */
 const REVIEWS_PER_BOOK = 'select "reviews".* from "reviews" where "reviews"."book_id" in ($1)';
 const REVIEWS_OF_BOOKS = 'select "reviews".* from "reviews" where "reviews"."book_id" in (';
-const PG_SCOPE = '@opentelemetry/instrumentation-pg';
+/** The scope of a pg.Pool's metrics: Hotpath's, read from each pool (instrumentation-pg's own counters mix pools). */
+const PG_POOL_SCOPE = '@hotpath/instrumentation/pg-pool';
 
 let capture: Awaited<ReturnType<typeof startOtlpCapture>>;
 let databaseUrl: string;
@@ -319,7 +320,7 @@ describe('fault slow-report', () => {
     expect(result.non2xx).toBe(0);
     const url = new URL(databaseUrl);
     const pool = `${url.hostname}:${url.port}${url.pathname}`;
-    const series = `db_client_connection_pending_requests{job="${shop.service}",otel_scope_name="${PG_SCOPE}"}`;
+    const series = `db_client_connection_pending_requests{job="${shop.service}",otel_scope_name="${PG_POOL_SCOPE}"}`;
     const [peak] = await eventually(async () => {
       const samples = await promQuery(`max_over_time(${series}[1m])`);
       if (!((samples[0]?.value ?? 0) > 0)) throw new Error(`no requests waiting in ${pool} yet`);
