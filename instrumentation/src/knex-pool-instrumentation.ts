@@ -22,6 +22,7 @@ import {
   guarded,
   observePools,
   type PoolState,
+  PoolTracker,
   poolName,
   quietly,
   stack,
@@ -90,13 +91,10 @@ export function knexPoolName(settings: unknown): string {
 }
 
 /** Every knex pg client seen, weakly: a pool is reported while its client lives and has a tarn pool. */
-const clients = new Set<WeakRef<KnexClient>>();
-const seen = new WeakSet<KnexClient>();
+const clients = new PoolTracker<KnexClient>();
 
 function track(client: KnexClient): void {
-  if (seen.has(client) || !isPg(client)) return;
-  seen.add(client);
-  clients.add(new WeakRef(client));
+  if (isPg(client)) clients.add(client);
 }
 
 function classExports(module: unknown): ClientClass | undefined {
@@ -157,7 +155,7 @@ export class KnexPoolInstrumentation extends InstrumentationBase {
   }
 
   protected override _updateMetricInstruments(): void {
-    observePools(this.meter, 'knex', knexPoolStates);
+    observePools(this.meter, 'knex', clients, knexPoolState);
   }
 
   #initialize(original: Method): Method {
@@ -207,30 +205,15 @@ export class KnexPoolInstrumentation extends InstrumentationBase {
   }
 }
 
-/** The state of every live knex pg pool, by name. */
-function* knexPoolStates(): Iterable<PoolState> {
-  for (const ref of clients) {
-    const client = ref.deref();
-    if (client === undefined) {
-      clients.delete(ref);
-      continue;
-    }
-    // One pool that cannot be read must not hide the others.
-    const state = guarded(
-      'reading knex pool state',
-      () => {
-        const pool = tarnPool(client);
-        if (pool === undefined) return undefined;
-        return {
-          name: knexPoolName(client.connectionSettings),
-          idle: pool.numFree(),
-          used: pool.numUsed(),
-          pending: pool.numPendingAcquires(),
-          max: Number.isFinite(pool.max) ? pool.max : 0,
-        };
-      },
-      () => undefined,
-    );
-    if (state !== undefined) yield state;
-  }
+/** A knex pg client's pool state, if it has a tarn pool. */
+function knexPoolState(client: KnexClient): PoolState | undefined {
+  const pool = tarnPool(client);
+  if (pool === undefined) return undefined;
+  return {
+    name: knexPoolName(client.connectionSettings),
+    idle: pool.numFree(),
+    used: pool.numUsed(),
+    pending: pool.numPendingAcquires(),
+    max: Number.isFinite(pool.max) ? pool.max : 0,
+  };
 }

@@ -34,6 +34,7 @@ import {
   guarded,
   observePools,
   type PoolState,
+  PoolTracker,
   poolName,
   quietly,
   stack,
@@ -59,45 +60,25 @@ interface PgPool {
 }
 
 /** Every pool that has handed out a connection, weakly: reported while it lives and has not ended. */
-const pools = new Set<WeakRef<PgPool>>();
-const seenPools = new WeakSet<PgPool>();
-
-function trackPool(pool: PgPool): void {
-  if (seenPools.has(pool)) return;
-  seenPools.add(pool);
-  pools.add(new WeakRef(pool));
-}
+const pools = new PoolTracker<PgPool>();
 
 /** pg-pool's default `max` when the options give none. */
 const PG_POOL_DEFAULT_MAX = 10;
 
-function* pgPoolStates(): Iterable<PoolState> {
-  for (const ref of pools) {
-    const pool = ref.deref();
-    if (pool === undefined) {
-      pools.delete(ref);
-      continue;
-    }
-    if (pool.ending === true) continue;
-    const state = guarded(
-      'reading pg pool state',
-      () => {
-        const total = pool.totalCount ?? 0;
-        const idle = pool.idleCount ?? 0;
-        const max = Number(pool.options?.max ?? PG_POOL_DEFAULT_MAX);
-        return {
-          name: poolName(pool.options?.host, pool.options?.port, pool.options?.database),
-          idle,
-          used: Math.max(0, total - idle),
-          pending: pool.waitingCount ?? 0,
-          max: Number.isFinite(max) ? max : PG_POOL_DEFAULT_MAX,
-        };
-      },
-      () => undefined,
-    );
-    if (state !== undefined) yield state;
-  }
+function pgPoolState(pool: PgPool): PoolState | undefined {
+  if (pool.ending === true) return undefined;
+  const total = pool.totalCount ?? 0;
+  const idle = pool.idleCount ?? 0;
+  const max = Number(pool.options?.max ?? PG_POOL_DEFAULT_MAX);
+  return {
+    name: poolName(pool.options?.host, pool.options?.port, pool.options?.database),
+    idle,
+    used: Math.max(0, total - idle),
+    pending: pool.waitingCount ?? 0,
+    max: Number.isFinite(max) ? max : PG_POOL_DEFAULT_MAX,
+  };
 }
+
 type Connect = (this: PgPool, ...args: unknown[]) => unknown;
 type Callback = (this: unknown, ...args: unknown[]) => unknown;
 interface PoolModule {
@@ -197,14 +178,14 @@ export class PgPoolInstrumentation extends InstrumentationBase {
   }
 
   protected override _updateMetricInstruments(): void {
-    observePools(this.meter, 'pg', pgPoolStates);
+    observePools(this.meter, 'pg', pools, pgPoolState);
   }
 
   #wrap(original: Connect): Connect {
     const instrumentation = this;
     return function connect(this: PgPool, ...args: unknown[]): unknown {
       if (!instrumentation.isEnabled()) return original.apply(this, args);
-      quietly('tracking a pg pool', () => trackPool(this));
+      quietly('tracking a pg pool', () => pools.add(this));
       const caller = context.active();
       const prepared = guarded(
         'pg-pool connect instrumentation',

@@ -25,6 +25,27 @@ export function poolName(host: unknown, port: unknown, database: unknown): strin
   return `${part(host, 'unknown_host')}:${part(port, 'unknown_port')}/${part(database, 'unknown_database')}`.trim();
 }
 
+/** Pools (or what owns one) held weakly, each once: reported while they live. */
+export class PoolTracker<T extends object> {
+  readonly #refs = new Set<WeakRef<T>>();
+  readonly #seen = new WeakSet<T>();
+
+  add(pool: T): void {
+    if (this.#seen.has(pool)) return;
+    this.#seen.add(pool);
+    this.#refs.add(new WeakRef(pool));
+  }
+
+  /** The ones still alive; the collected ones are forgotten on the way. */
+  *live(): Iterable<T> {
+    for (const ref of this.#refs) {
+      const pool = ref.deref();
+      if (pool === undefined) this.#refs.delete(ref);
+      else yield pool;
+    }
+  }
+}
+
 /** One pool's state as the pool metrics report it. */
 export interface PoolState {
   readonly name: string;
@@ -50,7 +71,12 @@ const POOL_DESCRIPTIONS = {
  * each pool's numbers are its own. Pools that share a name (several instances on one database) are summed into
  * one series per name, as semconv's "unique within the app" name implies they are one pool to the reader.
  */
-export function observePools(meter: Meter, what: string, read: () => Iterable<PoolState>): void {
+export function observePools<T extends object>(
+  meter: Meter,
+  what: string,
+  pools: PoolTracker<T>,
+  read: (pool: T) => PoolState | undefined,
+): void {
   const count = meter.createObservableUpDownCounter(METRICS.dbClientConnectionCount.name, {
     description: POOL_DESCRIPTIONS.count,
     unit: METRICS.dbClientConnectionCount.unit,
@@ -67,7 +93,14 @@ export function observePools(meter: Meter, what: string, read: () => Iterable<Po
     (result) =>
       quietly(`reading ${what} pool state`, () => {
         const totals = new Map<string, { idle: number; used: number; pending: number; max: number }>();
-        for (const state of read()) {
+        for (const pool of pools.live()) {
+          // One pool that cannot be read must not hide the others.
+          const state = guarded(
+            `reading ${what} pool state`,
+            () => read(pool),
+            () => undefined,
+          );
+          if (state === undefined) continue;
           const total = totals.get(state.name) ?? { idle: 0, used: 0, pending: 0, max: 0 };
           total.idle += state.idle;
           total.used += state.used;
