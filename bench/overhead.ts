@@ -121,8 +121,10 @@ function pinSelfAwayFromCpu0(): void {
 
 /** A process's CPU time so far (user + system), in seconds, from /proc (clock ticks of 1/100 s). */
 export function cpuSeconds(pid: number): number {
-  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // Fields after the command's closing parenthesis (the last one: a command name may hold `) ` itself): utime
+  // and stime are the 12th and 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
