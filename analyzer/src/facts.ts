@@ -286,6 +286,8 @@ export interface FactsByKind {
     /** Whether a HypoPG hypothetical index showed the cost reduction (else: from the plan and the AST only). */
     readonly verified: boolean;
     readonly min_cost_reduction: number;
+    /** DDL of the indexes it was chosen with: only the set halves the statements' cost, not this one alone. */
+    readonly together_with?: readonly string[];
     /** Estimated database time removed per second: each statement's time × the share of its cost removed. */
     readonly db_s_removed_per_s: number;
     readonly table_rows: number;

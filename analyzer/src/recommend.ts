@@ -536,12 +536,21 @@ function missingIndex(d: Draft<'missing-index'>): Recommendation[] {
           ? ''
           : ` (about ${formatBytes(f.index_write_bytes_per_s)}/s of index writes, ${formatNumber(f.write_overhead)} bytes per table byte)`);
   const routes = f.routes.length === 0 ? '' : ` (routes ${f.routes.join(', ')})`;
+  const others = f.together_with ?? [];
+  const together =
+    others.length === 0
+      ? ''
+      : ` together with the ${others.length === 1 ? 'other index' : `${others.length} other indexes`} in the artifact: alone it does not halve their cost`;
   return [
     {
       action: f.verified
-        ? `Create the index${size}: it serves ${f.statements.length} statement${f.statements.length > 1 ? 's' : ''}${routes}, each planned at least ${formatPercent(f.min_cost_reduction)} cheaper with it (HypoPG)${writes}`
+        ? `Create the index${size}${together}: it serves ${f.statements.length} statement${f.statements.length > 1 ? 's' : ''}${routes}, each planned at least ${formatPercent(f.min_cost_reduction)} cheaper with it${others.length === 0 ? '' : ' and them'} (HypoPG)${writes}`
         : `Check the plan with the index before creating it: the statements scan ${f.table} sequentially and filter or sort on ${f.columns.join(', ')}, but without HypoPG the gain is not verified${writes}`,
-      artifact: `-- Serves:\n${lines.join('\n')}\n${f.ddl}`,
+      artifact:
+        `-- Serves:\n${lines.join('\n')}\n${f.ddl}` +
+        (others.length === 0
+          ? ''
+          : `\n-- Needed with it (the plans above assume all of them):\n${others.join('\n')}`),
       expectedGain: f.verified
         ? `About ${formatSeconds(f.db_s_removed_per_s)} of database time less per second (estimated from the plan costs)`
         : 'Unknown until the plan with the index is read',

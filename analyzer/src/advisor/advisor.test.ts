@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../../scripts/lib/postgres.ts';
 import { emptyDatabase } from '../../../test/harness.ts';
 import { limitsFor } from '../limits.ts';
+import { recommend } from '../recommend.ts';
 import { loadSlo, objectivesFor, sloFilePath } from '../slo.ts';
 import { statementSnapshot } from '../sources/snapshot.ts';
 import { advise } from './advisor.ts';
@@ -34,6 +35,9 @@ const READINGS_RANGE = 'SELECT avg(value) FROM readings WHERE sensor_id = $1 AND
 // As pg_stat_statements keeps them: the LIMIT constant becomes a parameter.
 const READINGS_LATEST = 'SELECT id, value FROM readings WHERE sensor_id = $1 ORDER BY taken_at DESC LIMIT $2';
 const POSTS_LATEST = 'SELECT id, title FROM posts ORDER BY created_at DESC LIMIT $1';
+const TASKS_OF_ACCOUNT =
+  'SELECT count(*) FROM tasks WHERE project_id IN ' +
+  '(SELECT id FROM projects WHERE account_id IN (SELECT id FROM accounts WHERE code = $1))';
 const COMMENTS_OF_AUTHOR =
   'SELECT count(*) FROM comments WHERE post_id IN (SELECT id FROM posts WHERE author_id = $1)';
 
@@ -196,6 +200,48 @@ describe('database advisor', () => {
       expect(after).toContain('readings_sensor_id_taken_at_idx');
     } finally {
       await run(url, 'DROP INDEX readings_sensor_id_taken_at_idx');
+    }
+  });
+
+  it('finds indexes that only help together: a chain of three tables, none halved by one index alone', async () => {
+    // Three tables of the same size: an index on any one removes one scan of three; all three, every scan.
+    await run(
+      url,
+      `CREATE TABLE accounts (id serial PRIMARY KEY, code int NOT NULL, pad text);
+       INSERT INTO accounts (code, pad) SELECT i, repeat('a', 40) FROM generate_series(1, 200000) AS i;
+       CREATE TABLE projects (id serial PRIMARY KEY, account_id int NOT NULL, pad text);
+       INSERT INTO projects (account_id, pad) SELECT i, repeat('p', 40) FROM generate_series(1, 200000) AS i;
+       CREATE TABLE tasks (id serial PRIMARY KEY, project_id int NOT NULL, pad text);
+       INSERT INTO tasks (project_id, pad) SELECT i, repeat('t', 40) FROM generate_series(1, 200000) AS i;
+       ANALYZE accounts; ANALYZE projects; ANALYZE tasks;`,
+    );
+    await workload(url, [[TASKS_OF_ACCOUNT, (i) => [i + 1]]], 12);
+    const snapshot = await statementSnapshot(url, { service: 'shop' });
+    const advice = await advise(snapshot, { databaseUrl: url, limits });
+    const serving = advice.drafts.filter(
+      (d) => d.kind === 'missing-index' && d.facts.statements.some((s) => s.statement === TASKS_OF_ACCOUNT),
+    );
+    expect(serving.map((d) => d.subject).sort()).toEqual([
+      'public.accounts (code)',
+      'public.projects (account_id)',
+      'public.tasks (project_id)',
+    ]);
+    for (const d of serving) {
+      if (d.kind !== 'missing-index') continue;
+      const s = d.facts.statements.find((x) => x.statement === TASKS_OF_ACCOUNT);
+      expect(d.facts.verified).toBe(true);
+      // Together at least halved (Dexter's rule on the set), the final plan with all three in place.
+      expect(s?.cost_after ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual((s?.cost_before ?? 0) * 0.5);
+      expect(d.impact).toBeGreaterThan(0);
+      // The recommendation names the two it must be built with.
+      expect(d.facts.together_with?.length).toBe(2);
+      expect(d.facts.together_with).not.toContain(d.facts.ddl);
+      expect(d.title).toMatch(/and 2 other indexes built with it$/);
+      const [advice0] = recommend(d, snapshot);
+      expect(advice0?.action).toMatch(
+        /^Create the index \(about [^)]+\) together with the 2 other indexes in the artifact/,
+      );
+      for (const other of d.facts.together_with ?? []) expect(advice0?.artifact).toContain(other);
     }
   });
 });

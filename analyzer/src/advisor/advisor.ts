@@ -41,7 +41,7 @@ import {
   statementShape,
 } from './candidates.ts';
 import { AdvisorSession, messageOf, type PlanNode, type TableInfo, writtenName } from './database.ts';
-import { planFeatures, scansSequentially } from './plan.ts';
+import { indexesUsed, planFeatures, scansSequentially } from './plan.ts';
 import { chooseIndexes, type IndexCandidate, MIN_COST_REDUCTION } from './select.ts';
 
 /** At most this many workload statements: each costs one plan per candidate of its tables. */
@@ -257,14 +257,30 @@ async function run(
         return out;
       });
     };
+    // Dexter's step for indexes that only help together: one statement, all of its candidates in place.
+    const together = async (chosenKeys: readonly string[], keys: readonly string[], id: string) => {
+      const p = planned.find((q) => q.s.fingerprint === id);
+      if (p === undefined) return undefined;
+      return session.withIndexes([...chosenKeys, ...keys].map(hypoDdl), async (_sizes, names) => {
+        const r = await session.plan(p.s.query);
+        if (!r.ok) return undefined;
+        const used = new Set(indexesUsed(r.plan));
+        return {
+          cost: r.plan['Total Cost'],
+          used: keys.filter((_, i) => used.has(names[chosenKeys.length + i] ?? '')),
+        };
+      });
+    };
     const picks = await chooseIndexes(
       planned.map((p) => ({
         id: p.s.fingerprint,
         secondsPerSecond: p.secondsPerSecond,
         cost: p.plan['Total Cost'],
+        candidates: byStatement.get(p) ?? [],
       })),
       costed,
       evaluate,
+      { together },
     );
     // The set together: the final plan of every statement it serves, with all chosen indexes in place.
     const served = new Set(picks.flatMap((x) => x.serves.map((s) => s.id)));
@@ -288,7 +304,16 @@ async function run(
         .filter((p): p is Planned => p !== undefined)
         .map((p) => servedStatement(p, routesOf(p.s), finals.get(p.s.fingerprint)));
       drafts.push(
-        missingIndex(snapshot, cand, servedStatements, true, pick.secondsPerSecond, size, limitsOf),
+        missingIndex(
+          snapshot,
+          cand,
+          servedStatements,
+          true,
+          pick.secondsPerSecond,
+          size,
+          limitsOf,
+          pick.with,
+        ),
       );
     }
   } else {
@@ -455,6 +480,7 @@ function missingIndex(
   removed: number,
   bytes: number | undefined,
   limitsOf: LimitsOf,
+  together: readonly string[] = [],
 ): Draft<'missing-index'> {
   const first = statements[0];
   const service = snapshot.statements.find((s) => s.fingerprint === first?.fingerprint)?.service ?? '';
@@ -488,7 +514,7 @@ function missingIndex(
     severity: worst > limitMs ? severityFor(worst, limitMs) : 'info',
     impact: removed,
     title: verified
-      ? `Missing index on ${subject}: ${statements.length} statement${statements.length > 1 ? 's' : ''} holding ${formatSeconds(dbTime)} of database time per second, planned ≥ ${formatPercent(MIN_COST_REDUCTION)} cheaper with it`
+      ? `Missing index on ${subject}: ${statements.length} statement${statements.length > 1 ? 's' : ''} holding ${formatSeconds(dbTime)} of database time per second, planned ≥ ${formatPercent(MIN_COST_REDUCTION)} cheaper with it${together.length === 0 ? '' : ` and ${together.length} other index${together.length > 1 ? 'es' : ''} built with it`}`
       : `Possible missing index on ${subject} (not verified: no HypoPG): ${statements.length} statement${statements.length > 1 ? 's' : ''} scan ${cand.table.qualified} sequentially`,
     summary:
       `${statements.length === 1 ? 'One statement reads' : `${statements.length} statements read`} ${cand.table.qualified} ` +
@@ -496,7 +522,10 @@ function missingIndex(
       `${formatSeconds(dbTime)} of database time per second` +
       (held > 0 ? ` (${formatPercent(dbTime / held)} of the database time in the window)` : '') +
       (verified
-        ? `; with the index in place (HypoPG, hypothetical), their plans cost less, removing about ${formatSeconds(removed)} of database time per second.`
+        ? `; with the index in place (HypoPG, hypothetical), their plans cost less, removing about ${formatSeconds(removed)} of database time per second` +
+          (together.length === 0
+            ? '.'
+            : ` (its share of what it removes together with ${together.map((k) => k.replace(/^CREATE INDEX CONCURRENTLY ON /, '')).join(' and ')}: alone it does not halve their cost).`)
         : '. HypoPG is not installed, so the gain was not measured on a plan.') +
       (writes === null || overhead === null
         ? ''
@@ -510,6 +539,7 @@ function missingIndex(
       ddl: `${cand.ddl};`,
       verified,
       min_cost_reduction: MIN_COST_REDUCTION,
+      ...(together.length === 0 ? {} : { together_with: together.map((k) => `${k};`) }),
       db_s_removed_per_s: round(removed, 4),
       table_rows: cand.table.rows,
       ...(bytes === undefined ? {} : { index_bytes: bytes }),

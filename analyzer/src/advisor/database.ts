@@ -167,23 +167,25 @@ export class AdvisorSession {
 
   /**
    * Runs `work` with hypothetical indexes `definitions` (`CREATE INDEX ON t (a, b)`) in place, then removes
-   * them; the estimated size of each, in bytes.
+   * them; the estimated size of each, in bytes, and the name each has in a plan's `Index Name`.
    */
   async withIndexes<T>(
     definitions: readonly string[],
-    work: (sizes: readonly number[]) => Promise<T>,
+    work: (sizes: readonly number[], names: readonly string[]) => Promise<T>,
   ): Promise<T> {
     if (this.hypopg === null) throw new Error('HypoPG is not installed in this database');
     try {
       const sizes: number[] = [];
+      const names: string[] = [];
       for (const d of definitions) {
-        const { rows } = await this.client.query<{ size: string }>(
-          'SELECT hypopg_relation_size(indexrelid)::text AS size FROM hypopg_create_index($1)',
+        const { rows } = await this.client.query<{ size: string; name: string }>(
+          'SELECT hypopg_relation_size(indexrelid)::text AS size, indexname AS name FROM hypopg_create_index($1)',
           [d],
         );
         sizes.push(Number(rows[0]?.size ?? 0));
+        names.push(rows[0]?.name ?? '');
       }
-      return await work(sizes);
+      return await work(sizes, names);
     } finally {
       await this.client.query('SELECT hypopg_reset()').catch(() => {});
     }

@@ -72,6 +72,43 @@ describe('chooseIndexes', () => {
     expect(chosen[1]?.serves).toEqual([{ id: 'semi', before: 1000, after: 20 }]);
   });
 
+  it('takes the indexes a statement needs together when neither alone halves it (Dexter, all candidates at once)', async () => {
+    const base = { semi: 1000, other: 100 };
+    // Alone: 1000 → 540 and → 670, neither half. Together: → 180. The plan with all three uses two.
+    const costs: Record<string, Record<string, number>> = {
+      fk: { semi: 540 },
+      key: { semi: 670 },
+      noise: { semi: 990 },
+      'fk+key': { semi: 180 },
+    };
+    const plan = planner(base, costs);
+    const togetherCalls: string[][] = [];
+    const statements = [
+      { id: 'semi', cost: 1000, secondsPerSecond: 1, candidates: ['fk', 'key', 'noise'] },
+      { id: 'other', cost: 100, secondsPerSecond: 1, candidates: [] },
+    ];
+    const candidates = [candidate('fk'), candidate('key'), candidate('noise')];
+    expect(await chooseIndexes(statements, candidates, plan)).toEqual([]);
+    const chosen = await chooseIndexes(statements, candidates, plan, {
+      together: async (chosenKeys, keys, id) => {
+        togetherCalls.push([...keys]);
+        const set = [...chosenKeys, ...keys]
+          .filter((k) => k !== 'noise')
+          .sort()
+          .join('+');
+        const cost = costs[set]?.[id] ?? base[id as keyof typeof base];
+        return { cost, used: keys.filter((k) => k !== 'noise') };
+      },
+    });
+    expect(togetherCalls[0]).toEqual(['fk', 'key', 'noise']);
+    // Leave-one-out on the set: without fk it costs 670, without key 540; so fk adds 490, key 360 of 850.
+    expect(chosen.map((c) => c.key)).toEqual(['fk', 'key']);
+    expect(chosen[0]?.serves).toEqual([{ id: 'semi', before: 1000, after: 180 }]);
+    expect(chosen[0]?.secondsPerSecond).toBeCloseTo(0.82 * (490 / 850));
+    expect(chosen[1]?.secondsPerSecond).toBeCloseTo(0.82 * (360 / 850));
+    expect(chosen.map((c) => c.with)).toEqual([['key'], ['fk']]);
+  });
+
   it('breaks a tie by fewer columns, then size, then index bytes written', async () => {
     const base = { s1: 100 };
     const statements = [{ id: 's1', cost: 100, secondsPerSecond: 1 }];

@@ -3,9 +3,11 @@
  * that covers many statements; Dexter's rule decides what counts as help). Greedy: take the candidate that
  * removes the most database time over every statement it helps, where a statement counts as helped only if the
  * candidate cuts its planned cost by at least `minReduction` of what it costs with the indexes already chosen;
- * repeat until no candidate helps any statement. An index that serves five statements outweighs five that
- * serve one each, and a second index on a statement already served is only taken if it halves it again.
- * Pure but for `evaluate`, which asks the planner.
+ * repeat. An index that serves five statements outweighs five that serve one each, and a second index on a
+ * statement already served is only taken if it halves it again. When no single candidate helps, Dexter's own
+ * step: plan each statement with all of its candidates in place, and take the indexes that plan uses, together,
+ * if together they halve it (a semi-join can need one on each side, and neither alone may halve it). Repeat
+ * until neither step helps. Pure but for `evaluate` and `together`, which ask the planner.
  */
 
 export interface WorkloadStatement {
@@ -14,6 +16,8 @@ export interface WorkloadStatement {
   readonly secondsPerSecond: number;
   /** Planned cost without any new index. */
   readonly cost: number;
+  /** Keys of the candidates drawn from this statement, for the step that plans them together. */
+  readonly candidates?: readonly string[];
 }
 
 export interface IndexCandidate {
@@ -32,38 +36,54 @@ export interface IndexCandidate {
  */
 export type Evaluate = (chosen: readonly string[], candidate: string) => Promise<ReadonlyMap<string, number>>;
 
+/**
+ * Statement `id`'s planned cost with `chosen` and all of `keys` in place, and which of `keys` that plan uses;
+ * undefined when it cannot be planned.
+ */
+export type EvaluateTogether = (
+  chosen: readonly string[],
+  keys: readonly string[],
+  id: string,
+) => Promise<{ readonly cost: number; readonly used: readonly string[] } | undefined>;
+
 export interface Chosen {
   readonly key: string;
   /** The statements it helps, with their cost before (with earlier choices) and after. */
   readonly serves: readonly { readonly id: string; readonly before: number; readonly after: number }[];
   /** Estimated database time removed per second: Σ time × (before − after) / cost without any new index. */
   readonly secondsPerSecond: number;
+  /** The other indexes of a set chosen together: without them, this one does not halve what it serves. */
+  readonly with?: readonly string[];
 }
 
 /** Dexter's `--min-cost-savings-pct` default: an index must halve a statement's planned cost. */
 export const MIN_COST_REDUCTION = 0.5;
 
+export interface ChooseOptions {
+  /** Plans a statement with several candidates at once; without it, only single candidates are tried. */
+  readonly together?: EvaluateTogether;
+  readonly minReduction?: number;
+}
+
 export async function chooseIndexes(
   statements: readonly WorkloadStatement[],
   candidates: readonly IndexCandidate[],
   evaluate: Evaluate,
-  minReduction = MIN_COST_REDUCTION,
+  options: ChooseOptions = {},
 ): Promise<Chosen[]> {
+  const { together, minReduction = MIN_COST_REDUCTION } = options;
   const current = new Map(statements.map((s) => [s.id, s.cost]));
   const time = new Map(statements.map((s) => [s.id, s.secondsPerSecond]));
   const base = new Map(statements.map((s) => [s.id, s.cost]));
   const left = [...candidates];
   const chosen: Chosen[] = [];
+  const keys = () => chosen.map((x) => x.key);
   for (;;) {
     let best: { c: IndexCandidate; value: Chosen } | undefined;
     for (const c of left) {
-      const costs = await evaluate(
-        chosen.map((x) => x.key),
-        c.key,
-      );
       const serves: { id: string; before: number; after: number }[] = [];
       let seconds = 0;
-      for (const [id, after] of costs) {
+      for (const [id, after] of await evaluate(keys(), c.key)) {
         const before = current.get(id);
         const baseCost = base.get(id);
         if (before === undefined || baseCost === undefined || before <= 0) continue;
@@ -76,14 +96,93 @@ export async function chooseIndexes(
       const value = { key: c.key, serves, secondsPerSecond: seconds };
       if (best === undefined || better(c, value, best.c, best.value)) best = { c, value };
     }
-    if (best === undefined) break;
-    chosen.push(best.value);
-    for (const s of best.value.serves) current.set(s.id, s.after);
-    left.splice(left.indexOf(best.c), 1);
+    if (best !== undefined) {
+      chosen.push(best.value);
+      for (const s of best.value.serves) current.set(s.id, s.after);
+      left.splice(left.indexOf(best.c), 1);
+      continue;
+    }
+    if (together === undefined) break;
+    const group = await bestGroup(together);
+    if (group === undefined) break;
+    chosen.push(...(await takeGroup(together, group)));
   }
   return chosen;
-}
 
+  /**
+   * Takes a set that halves `statement` together. The set serves every statement it halves, planned with all of
+   * it in place; the time it removes is split by what each member adds to the set on `statement` (what the
+   * set costs it without that member, less what it costs with all: leave-one-out).
+   */
+  async function takeGroup(
+    plan: EvaluateTogether,
+    group: { statement: string; members: readonly string[]; cost: number },
+  ): Promise<Chosen[]> {
+    const before = current.get(group.statement) ?? 0;
+    const prior = keys();
+    const gains: number[] = [];
+    for (const m of group.members) {
+      const others = group.members.filter((k) => k !== m);
+      const without =
+        others.length === 0 ? before : ((await plan(prior, others, group.statement))?.cost ?? before);
+      gains.push(Math.max(without - group.cost, 0));
+    }
+    const all = [...prior, ...group.members];
+    const after = new Map<string, number>();
+    for (const m of group.members)
+      for (const [id, cost] of await evaluate(
+        all.filter((k) => k !== m),
+        m,
+      ))
+        after.set(id, Math.min(cost, after.get(id) ?? cost));
+    after.set(group.statement, Math.min(group.cost, after.get(group.statement) ?? group.cost));
+    const serves: { id: string; before: number; after: number }[] = [];
+    let seconds = 0;
+    for (const [id, cost] of after) {
+      const was = current.get(id);
+      const baseCost = base.get(id);
+      if (was === undefined || baseCost === undefined || was <= 0 || cost > was * (1 - minReduction))
+        continue;
+      serves.push({ id, before: was, after: cost });
+      seconds += ((time.get(id) ?? 0) * (was - cost)) / baseCost;
+    }
+    // What the set does is now the cost to improve on, whether it halved a statement or not.
+    for (const [id, cost] of after) if (cost < (current.get(id) ?? cost)) current.set(id, cost);
+    for (const m of group.members)
+      left.splice(
+        left.findIndex((c) => c.key === m),
+        1,
+      );
+    const total = gains.reduce((x, y) => x + y, 0);
+    return group.members
+      .map((key, i) => ({
+        key,
+        serves,
+        with: group.members.filter((k) => k !== key),
+        secondsPerSecond: seconds * (total > 0 ? (gains[i] ?? 0) / total : 1 / group.members.length),
+      }))
+      .sort((x, y) => y.secondsPerSecond - x.secondsPerSecond);
+  }
+
+  /** The statement whose candidates, planned together, remove the most time; the ones its plan uses. */
+  async function bestGroup(
+    plan: EvaluateTogether,
+  ): Promise<{ statement: string; members: readonly string[]; cost: number } | undefined> {
+    let best: { statement: string; members: readonly string[]; cost: number; seconds: number } | undefined;
+    for (const s of statements) {
+      const own = (s.candidates ?? []).filter((k) => left.some((c) => c.key === k));
+      const before = current.get(s.id) ?? 0;
+      if (own.length < 2 || before <= 0 || s.cost <= 0) continue;
+      const r = await plan(keys(), own, s.id);
+      if (r === undefined || r.cost > before * (1 - minReduction)) continue;
+      const members = own.filter((k) => r.used.includes(k));
+      const seconds = (s.secondsPerSecond * (before - r.cost)) / s.cost;
+      if (members.length > 0 && (best === undefined || seconds > best.seconds))
+        best = { statement: s.id, members, cost: r.cost, seconds };
+    }
+    return best;
+  }
+}
 /** More time removed; on a tie (within 1 %), fewer columns, then the smaller index, then fewer bytes written. */
 function better(a: IndexCandidate, av: Chosen, b: IndexCandidate, bv: Chosen): boolean {
   const tie =
