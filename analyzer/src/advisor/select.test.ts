@@ -109,6 +109,20 @@ describe('chooseIndexes', () => {
     expect(chosen.map((c) => c.with)).toEqual([['key'], ['fk']]);
   });
 
+  it('drops a member of a set the plan uses but the set costs no more without', async () => {
+    const costs: Record<string, number> = { fk: 540, key: 670, 'fk+key': 180, 'fk+key+spare': 180 };
+    const cost = (keys: readonly string[]) => costs[[...keys].sort().join('+')] ?? 1000;
+    const chosen = await chooseIndexes(
+      [{ id: 'semi', cost: 1000, secondsPerSecond: 1, candidates: ['fk', 'key', 'spare'] }],
+      [candidate('fk'), candidate('key'), candidate('spare')],
+      async (chosenKeys, c) => new Map([['semi', cost([...chosenKeys, c])]]),
+      // The plan with all three reports all three as used; without `spare` it costs the same.
+      { together: async (chosenKeys, keys) => ({ cost: cost([...chosenKeys, ...keys]), used: [...keys] }) },
+    );
+    expect(chosen.map((c) => c.key)).toEqual(['fk', 'key']);
+    expect(chosen[0]?.with).toEqual(['key']);
+  });
+
   it('breaks a tie by fewer columns, then size, then index bytes written', async () => {
     const base = { s1: 100 };
     const statements = [{ id: 's1', cost: 100, secondsPerSecond: 1 }];

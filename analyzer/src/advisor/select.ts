@@ -120,22 +120,37 @@ export async function chooseIndexes(
   ): Promise<Chosen[]> {
     const before = current.get(group.statement) ?? 0;
     const prior = keys();
-    const gains: number[] = [];
-    for (const m of group.members) {
-      const others = group.members.filter((k) => k !== m);
-      const without =
-        others.length === 0 ? before : ((await plan(prior, others, group.statement))?.cost ?? before);
-      gains.push(Math.max(without - group.cost, 0));
+    const leaveOneOut = async (members: readonly string[], cost: number) => {
+      const gains: number[] = [];
+      for (const m of members) {
+        const others = members.filter((k) => k !== m);
+        const without =
+          others.length === 0 ? before : ((await plan(prior, others, group.statement))?.cost ?? before);
+        gains.push(Math.max(without - cost, 0));
+      }
+      return gains;
+    };
+    let { members, cost: setCost } = group;
+    let gains = await leaveOneOut(members, setCost);
+    // A member the set costs no more without is not needed: drop it if the rest still halve the statement.
+    const needed = members.filter((_, i) => (gains[i] ?? 0) > 0);
+    if (needed.length > 0 && needed.length < members.length) {
+      const r = await plan(prior, needed, group.statement);
+      if (r !== undefined && r.cost <= before * (1 - minReduction)) {
+        members = needed;
+        setCost = r.cost;
+        gains = await leaveOneOut(members, setCost);
+      }
     }
-    const all = [...prior, ...group.members];
+    const all = [...prior, ...members];
     const after = new Map<string, number>();
-    for (const m of group.members)
+    for (const m of members)
       for (const [id, cost] of await evaluate(
         all.filter((k) => k !== m),
         m,
       ))
         after.set(id, Math.min(cost, after.get(id) ?? cost));
-    after.set(group.statement, Math.min(group.cost, after.get(group.statement) ?? group.cost));
+    after.set(group.statement, Math.min(setCost, after.get(group.statement) ?? setCost));
     const serves: { id: string; before: number; after: number }[] = [];
     let seconds = 0;
     for (const [id, cost] of after) {
@@ -148,18 +163,18 @@ export async function chooseIndexes(
     }
     // What the set does is now the cost to improve on, whether it halved a statement or not.
     for (const [id, cost] of after) if (cost < (current.get(id) ?? cost)) current.set(id, cost);
-    for (const m of group.members)
+    for (const m of members)
       left.splice(
         left.findIndex((c) => c.key === m),
         1,
       );
     const total = gains.reduce((x, y) => x + y, 0);
-    return group.members
+    return members
       .map((key, i) => ({
         key,
         serves,
-        with: group.members.filter((k) => k !== key),
-        secondsPerSecond: seconds * (total > 0 ? (gains[i] ?? 0) / total : 1 / group.members.length),
+        with: members.filter((k) => k !== key),
+        secondsPerSecond: seconds * (total > 0 ? (gains[i] ?? 0) / total : 1 / members.length),
       }))
       .sort((x, y) => y.secondsPerSecond - x.secondsPerSecond);
   }
