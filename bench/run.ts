@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [overhead|advisor|detect|scale|traces|soak|browser] [--quick] [--seconds 5] [--rounds 3]
  *                    [--warmup 60] [--detect-timeout 180] [--detect-interval 30] [--scenario error-burst,missing-index]
- *                    [--variants stock,untraced,unmetered,no-signals,unsampled,disabled,spin-25us]
+ *                    [--variants stock,untraced,unmetered,no-signals,unsampled,disabled,spin-25us,young-capped]
  *
  * `--quick`: the overhead bench with 2 s runs and the live OTLP sink only, without the profiled variant, and the
  * time-to-detect bench with 30 s warm-ups and 120 s to detect, the scale bench with 10 and 100 services only, and
