@@ -147,6 +147,12 @@ function report(app: string, faults: readonly string[], s: Score, findings: read
     `[root causes] ${app}, ${faults.join(' + ') || 'healthy'}: precision ${(s.precision * 100).toFixed(0)} %, ` +
       `recall ${(s.recall * 100).toFixed(0)} % (${findings.length} findings)\n${s.table.join('\n')}`,
   );
+  // With no fault on, any finding is a false one: its values, so a rare one can be diagnosed from the CI log.
+  if (faults.length === 0)
+    for (const f of findings)
+      console.log(
+        `[root causes] ${app} false finding ${f.kind} ${f.subject}: ${JSON.stringify(f.evidence.values)}`,
+      );
 }
 
 /** Each symptom absorbed into a cause, and never also reported as a finding of its own. */

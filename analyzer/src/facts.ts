@@ -206,6 +206,10 @@ export interface FactsByKind {
     readonly hours_to_exhaustion_h?: number;
     readonly process_age_s?: number;
     readonly major_gcs?: number;
+    /** How the growth was measured: the model that fitted the heap after each collection best, on how many. */
+    readonly heap_trend_model?: 'linear' | 'levelling' | 'warm-up then linear';
+    readonly heap_trend_collections?: number;
+    readonly heap_trend_s?: number;
     /** The allocation site that grew most (heap profiles), and the next ones, `function (file:line) bytes`. */
     readonly growing_site?: GrowingSite;
     readonly other_growing_sites?: string;

@@ -134,6 +134,9 @@ export interface RuntimeStats {
   readonly heapGrowthBytesPerHour: number | null;
   /** Seconds between the first and the last major collection the growth was measured on. */
   readonly heapTrendSeconds: number | null;
+  /** The model that fitted the trend best, and how many collections it was fitted on. */
+  readonly heapTrendModel?: 'linear' | 'levelling' | 'warm-up then linear';
+  readonly heapTrendCollections?: number;
   /** Seconds since the process started. */
   readonly processAgeSeconds: number | null;
   /** Major (mark-compact) garbage collections within the window. */

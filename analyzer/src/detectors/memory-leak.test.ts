@@ -42,6 +42,33 @@ describe('memory-leak detector', () => {
     expect(found[0]?.evidence.values.major_gcs).toBe(3);
   });
 
+  it('says how the growth was measured, and when too few collections could not rule out a warm-up', () => {
+    const grow = { heapGrowthBytesPerHour: 400e6, heapTrendSeconds: 240 };
+    const s = snapshot({
+      runtime: [
+        runtime({ instance: 'few', ...grow, heapTrendModel: 'linear', heapTrendCollections: 4 }),
+        runtime({
+          instance: 'many',
+          ...grow,
+          heapTrendModel: 'warm-up then linear',
+          heapTrendCollections: 9,
+        }),
+      ],
+    });
+
+    const [few, many] = finished(detect(s, LIMITS), s);
+
+    expect(few?.evidence.values).toMatchObject({
+      heap_trend_model: 'linear',
+      heap_trend_collections: 4,
+      heap_trend_s: 240,
+    });
+    expect(few?.summary).toContain('each of 4 major collections over 240 s: too few to tell a warm-up');
+    expect(many?.summary).toContain(
+      'each of 9 major collections over 240 s, where "warm-up then linear" fitted best.',
+    );
+  });
+
   it('is critical at twice the objective, or when the heap fills within the hour', () => {
     const s = snapshot({
       runtime: [

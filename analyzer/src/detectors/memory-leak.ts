@@ -16,7 +16,7 @@ import {
   severityFor,
 } from '../findings.ts';
 import type { DetectorLimits } from '../limits.ts';
-import { MIN_COLLECTIONS } from '../sources/heap-trend.ts';
+import { MIN_COLLECTIONS, MIN_POINTS_FOR_CURVES } from '../sources/heap-trend.ts';
 import type { Snapshot } from '../types.ts';
 
 /** A leak that fills the heap within this many hours crashes the process before a daily look: critical. */
@@ -73,6 +73,13 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memor
         ? ` At this rate the heap reaches its ${formatBytes(heapLimit ?? 0)} limit in about ${formatNumber(hours)} h, and the process crashes with "JavaScript heap out of memory".`
         : '';
     const now = used !== null ? ` It holds ${formatBytes(used)} now.` : '';
+    const fitted =
+      rt.heapTrendModel === undefined || rt.heapTrendCollections === undefined
+        ? ''
+        : ` Measured on the heap after each of ${rt.heapTrendCollections} major collections over ${formatSeconds(observed)}` +
+          (rt.heapTrendCollections < MIN_POINTS_FOR_CURVES
+            ? ': too few to tell a warm-up that levels off from a leak, so only a straight line was fitted.'
+            : `, where ${rt.heapTrendModel === 'linear' ? 'a straight line' : `"${rt.heapTrendModel}"`} fitted best.`);
     const old = age !== null ? ` The process has run for ${formatSeconds(age)}.` : '';
     findings.push(
       draft({
@@ -87,7 +94,7 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memor
         summary:
           `Over the last ${snapshot.window}, the heap that survives garbage collection on ${rt.service} ` +
           `(${rt.instance}) grew by ${formatBytes(growth)} per hour: something keeps references it no longer ` +
-          `needs, and the growth did not level off as a warm-up does.${now}${old}${full}${where}`,
+          `needs, and the growth did not level off as a warm-up does.${fitted}${now}${old}${full}${where}`,
         facts: {
           instance: rt.instance,
           heap_growth_bytes_per_h: growth,
@@ -97,6 +104,11 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memor
           ...(hours !== null ? { hours_to_exhaustion_h: hours } : {}),
           ...(age !== null ? { process_age_s: age } : {}),
           ...(isNumber(rt.majorGcs) ? { major_gcs: Math.round(rt.majorGcs) } : {}),
+          ...(rt.heapTrendModel === undefined ? {} : { heap_trend_model: rt.heapTrendModel }),
+          ...(rt.heapTrendCollections === undefined
+            ? {}
+            : { heap_trend_collections: rt.heapTrendCollections }),
+          ...(rt.heapTrendSeconds === null ? {} : { heap_trend_s: rt.heapTrendSeconds }),
           ...(site === undefined || heap === undefined
             ? {}
             : {

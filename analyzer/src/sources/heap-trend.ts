@@ -13,7 +13,7 @@
 /** Fewer collections than this give no trend: two points make a line with nothing to check it against. */
 export const MIN_COLLECTIONS = 3;
 /** The curves (3 and 4 parameters) are compared only with at least this many points. */
-const MIN_POINTS_FOR_CURVES = 6;
+export const MIN_POINTS_FOR_CURVES = 6;
 
 /**
  * A gauge sampled at a step repeats its value until the next collection changes it: one point per collection,

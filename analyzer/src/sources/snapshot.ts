@@ -12,7 +12,7 @@ import type {
   StatementStats,
 } from '../types.ts';
 import { frontendQueries, frontendStats } from './frontend.ts';
-import { collections, heapTrend } from './heap-trend.ts';
+import { collections, type HeapTrend, heapTrend } from './heap-trend.ts';
 import type { PrometheusClient, PrometheusSample } from './prometheus.ts';
 import { readStatements, STATEMENTS_QUERY, type StatementSample, statementStats } from './statements.ts';
 
@@ -203,13 +203,14 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
 
   const instanceLabels = ['job', 'instance'];
   const heapGrowth = new Map<string, number>();
-  const heapTrendSeconds = new Map<string, number>();
+  const heapTrends = new Map<string, HeapTrend & { collections: number }>();
   for (const series of heapSeries) {
-    const trend = heapTrend(collections(series.points));
+    const points = collections(series.points);
+    const trend = heapTrend(points);
     if (trend === null) continue;
     const key = instanceLabels.map((l) => series.labels[l] ?? '').join('\u0000');
     heapGrowth.set(key, trend.bytesPerHour);
-    heapTrendSeconds.set(key, trend.seconds);
+    heapTrends.set(key, { ...trend, collections: points.length });
   }
   const signals = {
     eventLoopDelay: keyed(get('runtime.eventLoopDelay'), instanceLabels),
@@ -227,6 +228,7 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
   const instances = new Set(Object.values(signals).flatMap((m) => [...m.keys()]));
   const runtime: RuntimeStats[] = [...instances].map((key) => {
     const [service = '', instance = ''] = key.split('\u0000');
+    const trend = heapTrends.get(key);
     return {
       service,
       instance,
@@ -238,7 +240,10 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
       heapLimitBytes: signals.heapLimit.get(key) ?? null,
       majorGcs: signals.majorGcs.get(key) ?? null,
       heapGrowthBytesPerHour: signals.heapGrowth.get(key) ?? null,
-      heapTrendSeconds: heapTrendSeconds.get(key) ?? null,
+      heapTrendSeconds: trend?.seconds ?? null,
+      ...(trend === undefined
+        ? {}
+        : { heapTrendModel: trend.model, heapTrendCollections: trend.collections }),
       processAgeSeconds: signals.processAge.get(key) ?? null,
       cpuCores: signals.cpu.get(key) ?? null,
       gcSecondsPerSecond: signals.gc.get(key) ?? null,
