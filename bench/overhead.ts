@@ -63,7 +63,7 @@ const VARIANTS = {
   'spin-25us': { args: ['--import', './bench/spin.mjs'], env: { SPIN_US: '25' } },
   // Hotpath with V8's young generation capped (8 MB semi-spaces, V8's own flag): the knob an app owner has for
   // RSS under load, which grows towards the young generation's cap once telemetry's objects survive scavenges.
-  // The price is more frequent scavenges. The instrumentation never sets it; this shows the trade side by side.
+  // It makes scavenges more frequent; the GC column shows what that costs. The instrumentation never sets it.
   'young-capped': { args: ['--max-semi-space-size=8', ...HOTPATH], env: {} },
 } as const;
 export type Variant = keyof typeof VARIANTS;

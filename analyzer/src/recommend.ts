@@ -540,11 +540,11 @@ function missingIndex(d: Draft<'missing-index'>): Recommendation[] {
   const together =
     others.length === 0
       ? ''
-      : ` together with the ${others.length === 1 ? 'other index' : `${others.length} other indexes`} in the artifact: alone it does not halve their cost`;
+      : ` together with the ${others.length === 1 ? 'other index' : `${others.length} other indexes`} in the artifact (alone it does not halve these statements' cost)`;
   return [
     {
       action: f.verified
-        ? `Create the index${size}${together}: it serves ${f.statements.length} statement${f.statements.length > 1 ? 's' : ''}${routes}, each planned at least ${formatPercent(f.min_cost_reduction)} cheaper with it${others.length === 0 ? '' : ' and them'} (HypoPG)${writes}`
+        ? `Create the index${size}${together}${others.length === 0 ? ':' : ';'} it serves ${f.statements.length} statement${f.statements.length > 1 ? 's' : ''}${routes}, each planned at least ${formatPercent(f.min_cost_reduction)} cheaper with it${others.length === 0 ? '' : ' and them'} (HypoPG)${writes}`
         : `Check the plan with the index before creating it: the statements scan ${f.table} sequentially and filter or sort on ${f.columns.join(', ')}, but without HypoPG the gain is not verified${writes}`,
       artifact:
         `-- Serves:\n${lines.join('\n')}\n${f.ddl}` +

@@ -312,7 +312,10 @@ async function run(
           pick.secondsPerSecond,
           size,
           limitsOf,
-          pick.with,
+          (pick.with ?? []).flatMap((key) => {
+            const other = candidates.get(key);
+            return other === undefined ? [] : [{ ddl: other.ddl, subject: indexSubject(other) }];
+          }),
         ),
       );
     }
@@ -472,6 +475,16 @@ function round(v: number, digits: number): number {
   return Math.round(v * f) / f;
 }
 
+/** `schema.table (a, b)`: an index as findings name it. */
+function indexSubject(cand: { c: Candidate; table: TableInfo }): string {
+  return `${cand.table.qualified} (${cand.c.columns.map((c) => cand.table.quoted.get(c) ?? c).join(', ')})`;
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listed(items: readonly string[]): string {
+  return items.length <= 2 ? items.join(' and ') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
 function missingIndex(
   snapshot: Snapshot,
   cand: { c: Candidate; table: TableInfo; ddl: string },
@@ -480,7 +493,7 @@ function missingIndex(
   removed: number,
   bytes: number | undefined,
   limitsOf: LimitsOf,
-  together: readonly string[] = [],
+  together: readonly { readonly ddl: string; readonly subject: string }[] = [],
 ): Draft<'missing-index'> {
   const first = statements[0];
   const service = snapshot.statements.find((s) => s.fingerprint === first?.fingerprint)?.service ?? '';
@@ -491,7 +504,7 @@ function missingIndex(
   });
   const worst = Math.max(0, ...p95s);
   const columns = cand.c.columns.map((c) => cand.table.quoted.get(c) ?? c);
-  const subject = `${cand.table.qualified} (${columns.join(', ')})`;
+  const subject = indexSubject(cand);
   const writes = writesPerSecond(cand.table);
   const overhead = writeOverhead(cand.table, cand.c.columns);
   const routes = [...new Set(statements.flatMap((s) => s.routes))].sort();
@@ -525,7 +538,7 @@ function missingIndex(
         ? `; with the index in place (HypoPG, hypothetical), their plans cost less, removing about ${formatSeconds(removed)} of database time per second` +
           (together.length === 0
             ? '.'
-            : ` (its share of what it removes together with ${together.map((k) => k.replace(/^CREATE INDEX CONCURRENTLY ON /, '')).join(' and ')}: alone it does not halve their cost).`)
+            : ` (its share of what it removes together with ${listed(together.map((t) => t.subject))}; alone it does not halve their cost).`)
         : '. HypoPG is not installed, so the gain was not measured on a plan.') +
       (writes === null || overhead === null
         ? ''
@@ -539,7 +552,7 @@ function missingIndex(
       ddl: `${cand.ddl};`,
       verified,
       min_cost_reduction: MIN_COST_REDUCTION,
-      ...(together.length === 0 ? {} : { together_with: together.map((k) => `${k};`) }),
+      ...(together.length === 0 ? {} : { together_with: together.map((t) => `${t.ddl};`) }),
       db_s_removed_per_s: round(removed, 4),
       table_rows: cand.table.rows,
       ...(bytes === undefined ? {} : { index_bytes: bytes }),

@@ -123,6 +123,51 @@ describe('chooseIndexes', () => {
     expect(chosen[0]?.with).toEqual(['key']);
   });
 
+  it('credits each member of a set only with the statements that read its table', async () => {
+    // q1 joins three tables, q2 two of them; each index removes the same part of a statement that reads its table.
+    const tables: Record<string, readonly string[]> = { a: ['q1', 'q2'], p: ['q1', 'q2'], t: ['q1'] };
+    const base = { q1: 900, q2: 600 };
+    const step = { q1: 290, q2: 200 };
+    const cost = (id: 'q1' | 'q2', set: readonly string[]) =>
+      base[id] - step[id] * set.filter((k) => tables[k]?.includes(id)).length;
+    const chosen = await chooseIndexes(
+      [
+        { id: 'q1', cost: 900, secondsPerSecond: 1, candidates: ['a', 'p', 't'] },
+        { id: 'q2', cost: 600, secondsPerSecond: 1, candidates: ['a', 'p'] },
+      ],
+      [candidate('a'), candidate('p'), candidate('t')],
+      async (chosenKeys, c) =>
+        new Map((tables[c] ?? []).map((id) => [id, cost(id as 'q1' | 'q2', [...chosenKeys, c])])),
+      {
+        together: async (chosenKeys, keys, id) => ({
+          cost: cost(id as 'q1' | 'q2', [...chosenKeys, ...keys]),
+          used: keys.filter((k) => tables[k]?.includes(id)),
+        }),
+      },
+    );
+    const by = Object.fromEntries(chosen.map((c) => [c.key, c]));
+    expect(by.t?.serves.map((x) => x.id)).toEqual(['q1']);
+    expect(by.a?.serves.map((x) => x.id).sort()).toEqual(['q1', 'q2']);
+    // q1: 900 → 30 shared by three; q2: 600 → 200 shared by the two that read it.
+    expect(by.t?.secondsPerSecond).toBeCloseTo(870 / 900 / 3);
+    expect(by.a?.secondsPerSecond).toBeCloseTo(870 / 900 / 3 + 400 / 600 / 2);
+    expect(by.p?.secondsPerSecond).toBeCloseTo(870 / 900 / 3 + 400 / 600 / 2);
+  });
+
+  it('weighs a later index against what the earlier ones left, halved or not', async () => {
+    // A takes s from 1000 to 600 (not half: it serves nothing there); B then takes it to 450, not half of 600.
+    const base = { s: 1000, other: 100 };
+    const chosen = await chooseIndexes(
+      [
+        { id: 's', cost: 1000, secondsPerSecond: 1 },
+        { id: 'other', cost: 100, secondsPerSecond: 1 },
+      ],
+      [candidate('A'), candidate('B')],
+      planner(base, { A: { s: 600, other: 10 }, B: { s: 800 }, 'A+B': { s: 450, other: 10 } }),
+    );
+    expect(chosen.map((c) => c.key)).toEqual(['A']);
+  });
+
   it('breaks a tie by fewer columns, then size, then index bytes written', async () => {
     const base = { s1: 100 };
     const statements = [{ id: 's1', cost: 100, secondsPerSecond: 1 }];

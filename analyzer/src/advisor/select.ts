@@ -59,6 +59,9 @@ export interface Chosen {
 /** Dexter's `--min-cost-savings-pct` default: an index must halve a statement's planned cost. */
 export const MIN_COST_REDUCTION = 0.5;
 
+/** Two amounts of time removed within 1 % of each other count as equal: no plan cost is that precise. */
+const TIE = 0.01;
+
 export interface ChooseOptions {
   /** Plans a statement with several candidates at once; without it, only single candidates are tried. */
   readonly together?: EvaluateTogether;
@@ -79,11 +82,12 @@ export async function chooseIndexes(
   const chosen: Chosen[] = [];
   const keys = () => chosen.map((x) => x.key);
   for (;;) {
-    let best: { c: IndexCandidate; value: Chosen } | undefined;
+    let best: { c: IndexCandidate; value: Chosen; costs: ReadonlyMap<string, number> } | undefined;
     for (const c of left) {
       const serves: { id: string; before: number; after: number }[] = [];
       let seconds = 0;
-      for (const [id, after] of await evaluate(keys(), c.key)) {
+      const costs = await evaluate(keys(), c.key);
+      for (const [id, after] of costs) {
         const before = current.get(id);
         const baseCost = base.get(id);
         if (before === undefined || baseCost === undefined || before <= 0) continue;
@@ -94,11 +98,12 @@ export async function chooseIndexes(
       }
       if (serves.length === 0) continue;
       const value = { key: c.key, serves, secondsPerSecond: seconds };
-      if (best === undefined || better(c, value, best.c, best.value)) best = { c, value };
+      if (best === undefined || better(c, value, best.c, best.value)) best = { c, value, costs };
     }
     if (best !== undefined) {
       chosen.push(best.value);
-      for (const s of best.value.serves) current.set(s.id, s.after);
+      // What each statement costs with it in place, halved or not: the next index must halve that.
+      for (const [id, after] of best.costs) if (after < (current.get(id) ?? after)) current.set(id, after);
       left.splice(left.indexOf(best.c), 1);
       continue;
     }
@@ -110,71 +115,82 @@ export async function chooseIndexes(
   return chosen;
 
   /**
-   * Takes a set that halves `statement` together. The set serves every statement it halves, planned with all of
-   * it in place; the time it removes is split by what each member adds to the set on `statement` (what the
-   * set costs it without that member, less what it costs with all: leave-one-out).
+   * Takes a set that halves `statement` together. First a member that adds next to nothing to the set (within
+   * the 1 % `better` treats as a tie) is dropped, one at a time, while the rest still halve it. Then each member
+   * serves the statements that read its table and that the set halves, planned with all of it in place; each
+   * one's removed time is split among those members by what each adds to the set on it (what the set costs it
+   * without the member, less what it costs with all: leave-one-out).
    */
   async function takeGroup(
     plan: EvaluateTogether,
     group: { statement: string; members: readonly string[]; cost: number },
   ): Promise<Chosen[]> {
-    const before = current.get(group.statement) ?? 0;
     const prior = keys();
-    const leaveOneOut = async (members: readonly string[], cost: number) => {
-      const gains: number[] = [];
-      for (const m of members) {
-        const others = members.filter((k) => k !== m);
-        const without =
-          others.length === 0 ? before : ((await plan(prior, others, group.statement))?.cost ?? before);
-        gains.push(Math.max(without - cost, 0));
-      }
-      return gains;
+    /** What `id` costs with the set less `m`, or `alone` when `m` is all of it. */
+    const without = async (set: readonly string[], m: string, id: string, alone: number) => {
+      const others = set.filter((k) => k !== m);
+      return others.length === 0 ? alone : ((await plan(prior, others, id))?.cost ?? alone);
     };
-    let { members, cost: setCost } = group;
-    let gains = await leaveOneOut(members, setCost);
-    // A member the set costs no more without is not needed: drop it if the rest still halve the statement.
-    const needed = members.filter((_, i) => (gains[i] ?? 0) > 0);
-    if (needed.length > 0 && needed.length < members.length) {
-      const r = await plan(prior, needed, group.statement);
-      if (r !== undefined && r.cost <= before * (1 - minReduction)) {
-        members = needed;
-        setCost = r.cost;
-        gains = await leaveOneOut(members, setCost);
-      }
+    const before = current.get(group.statement) ?? 0;
+    let members = [...new Set(group.members)];
+    let setCost = group.cost;
+    while (members.length > 1) {
+      const gains: number[] = [];
+      for (const m of members) gains.push((await without(members, m, group.statement, before)) - setCost);
+      const least = gains.indexOf(Math.min(...gains));
+      if ((gains[least] ?? 0) > TIE * (before - setCost)) break;
+      const rest = members.filter((_, i) => i !== least);
+      const r = await plan(prior, rest, group.statement);
+      if (r === undefined || r.cost > before * (1 - minReduction)) break;
+      members = rest;
+      setCost = r.cost;
     }
+
+    // Per member, the statements reading its table, costed with the whole set in place.
     const all = [...prior, ...members];
-    const after = new Map<string, number>();
+    const reads = new Map<string, ReadonlyMap<string, number>>();
     for (const m of members)
-      for (const [id, cost] of await evaluate(
-        all.filter((k) => k !== m),
+      reads.set(
         m,
-      ))
-        after.set(id, Math.min(cost, after.get(id) ?? cost));
-    after.set(group.statement, Math.min(setCost, after.get(group.statement) ?? setCost));
-    const serves: { id: string; before: number; after: number }[] = [];
-    let seconds = 0;
+        await evaluate(
+          all.filter((k) => k !== m),
+          m,
+        ),
+      );
+    const after = new Map<string, number>([[group.statement, setCost]]);
+    for (const costs of reads.values())
+      for (const [id, cost] of costs) after.set(id, Math.min(cost, after.get(id) ?? cost));
+
+    const serves = new Map(members.map((m) => [m, [] as { id: string; before: number; after: number }[]]));
+    const seconds = new Map(members.map((m) => [m, 0]));
     for (const [id, cost] of after) {
       const was = current.get(id);
       const baseCost = base.get(id);
       if (was === undefined || baseCost === undefined || was <= 0 || cost > was * (1 - minReduction))
         continue;
-      serves.push({ id, before: was, after: cost });
-      seconds += ((time.get(id) ?? 0) * (was - cost)) / baseCost;
+      const removed = ((time.get(id) ?? 0) * (was - cost)) / baseCost;
+      const readers = members.filter((m) => id === group.statement || reads.get(m)?.has(id) === true);
+      const gains: number[] = [];
+      for (const m of readers) gains.push(Math.max((await without(readers, m, id, was)) - cost, 0));
+      const total = gains.reduce((x, y) => x + y, 0);
+      readers.forEach((m, i) => {
+        serves.get(m)?.push({ id, before: was, after: cost });
+        const share = total > 0 ? (gains[i] ?? 0) / total : 1 / readers.length;
+        seconds.set(m, (seconds.get(m) ?? 0) + removed * share);
+      });
     }
     // What the set does is now the cost to improve on, whether it halved a statement or not.
     for (const [id, cost] of after) if (cost < (current.get(id) ?? cost)) current.set(id, cost);
-    for (const m of members)
-      left.splice(
-        left.findIndex((c) => c.key === m),
-        1,
-      );
-    const total = gains.reduce((x, y) => x + y, 0);
+    for (const m of members) {
+      const i = left.findIndex((c) => c.key === m);
+      if (i >= 0) left.splice(i, 1);
+    }
     return members
-      .map((key, i) => ({
+      .map((key) => ({
         key,
-        serves,
+        serves: serves.get(key) ?? [],
         with: members.filter((k) => k !== key),
-        secondsPerSecond: seconds * (total > 0 ? (gains[i] ?? 0) / total : 1 / members.length),
+        secondsPerSecond: seconds.get(key) ?? 0,
       }))
       .sort((x, y) => y.secondsPerSecond - x.secondsPerSecond);
   }
@@ -185,7 +201,7 @@ export async function chooseIndexes(
   ): Promise<{ statement: string; members: readonly string[]; cost: number } | undefined> {
     let best: { statement: string; members: readonly string[]; cost: number; seconds: number } | undefined;
     for (const s of statements) {
-      const own = (s.candidates ?? []).filter((k) => left.some((c) => c.key === k));
+      const own = [...new Set(s.candidates ?? [])].filter((k) => left.some((c) => c.key === k));
       const before = current.get(s.id) ?? 0;
       if (own.length < 2 || before <= 0 || s.cost <= 0) continue;
       const r = await plan(keys(), own, s.id);
@@ -202,7 +218,7 @@ export async function chooseIndexes(
 /** More time removed; on a tie (within 1 %), fewer columns, then the smaller index, then fewer bytes written. */
 function better(a: IndexCandidate, av: Chosen, b: IndexCandidate, bv: Chosen): boolean {
   const tie =
-    Math.abs(av.secondsPerSecond - bv.secondsPerSecond) <= 0.01 * Math.max(bv.secondsPerSecond, 1e-12);
+    Math.abs(av.secondsPerSecond - bv.secondsPerSecond) <= TIE * Math.max(bv.secondsPerSecond, 1e-12);
   if (!tie) return av.secondsPerSecond > bv.secondsPerSecond;
   if (a.columns !== b.columns) return a.columns < b.columns;
   if (a.bytes !== b.bytes) return a.bytes < b.bytes;

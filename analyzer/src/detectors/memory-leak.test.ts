@@ -53,20 +53,27 @@ describe('memory-leak detector', () => {
           heapTrendModel: 'warm-up then linear',
           heapTrendCollections: 9,
         }),
+        runtime({ instance: 'slowing', ...grow, heapTrendModel: 'levelling', heapTrendCollections: 8 }),
       ],
     });
 
-    const [few, many] = finished(detect(s, LIMITS), s);
+    const [few, many, slowing] = finished(detect(s, LIMITS), s);
 
     expect(few?.evidence.values).toMatchObject({
       heap_trend_model: 'linear',
       heap_trend_collections: 4,
       heap_trend_s: 240,
     });
-    expect(few?.summary).toContain('each of 4 major collections over 240 s: too few to tell a warm-up');
-    expect(many?.summary).toContain(
-      'each of 9 major collections over 240 s, where "warm-up then linear" fitted best.',
+    expect(few?.summary).toContain(
+      'per hour: something may keep references it no longer needs. There were only 4 readings of the heap after a major collection over 240 s: too few to tell a warm-up',
     );
+    expect(many?.summary).toContain(
+      'as a warm-up does. Of the models fitted to 9 readings of the heap after a major collection over 240 s, a warm-up, then a straight line, fitted best.',
+    );
+    expect(slowing?.summary).toContain(
+      'per hour: it is levelling off, but at the end of the window it still grows',
+    );
+    expect(slowing?.summary).not.toContain('did not level off');
   });
 
   it('is critical at twice the objective, or when the heap fills within the hour', () => {

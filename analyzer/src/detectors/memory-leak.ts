@@ -73,13 +73,24 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memor
         ? ` At this rate the heap reaches its ${formatBytes(heapLimit ?? 0)} limit in about ${formatNumber(hours)} h, and the process crashes with "JavaScript heap out of memory".`
         : '';
     const now = used !== null ? ` It holds ${formatBytes(used)} now.` : '';
-    const fitted =
-      rt.heapTrendModel === undefined || rt.heapTrendCollections === undefined
+    // Why it counts as a leak, from the model that fitted the heap after each major collection best.
+    const n = rt.heapTrendCollections;
+    const readings =
+      n === undefined
         ? ''
-        : ` Measured on the heap after each of ${rt.heapTrendCollections} major collections over ${formatSeconds(observed)}` +
-          (rt.heapTrendCollections < MIN_POINTS_FOR_CURVES
-            ? ': too few to tell a warm-up that levels off from a leak, so only a straight line was fitted.'
-            : `, where ${rt.heapTrendModel === 'linear' ? 'a straight line' : `"${rt.heapTrendModel}"`} fitted best.`);
+        : `${n} readings of the heap after a major collection over ${formatSeconds(observed)}`;
+    const why =
+      n !== undefined && n < MIN_POINTS_FOR_CURVES
+        ? `: something may keep references it no longer needs. There were only ${readings}: too few to tell a ` +
+          'warm-up that levels off from a leak, so only a straight line was fitted.'
+        : rt.heapTrendModel === 'levelling'
+          ? ': it is levelling off, but at the end of the window it still grows faster than the objective. Of the ' +
+            `models fitted to ${readings}, a curve that levels off fitted best.`
+          : ': something keeps references it no longer needs, and the growth did not level off as a warm-up does.' +
+            (rt.heapTrendModel === undefined
+              ? ''
+              : ` Of the models fitted to ${readings}, ` +
+                `${rt.heapTrendModel === 'linear' ? 'a straight line' : 'a warm-up, then a straight line,'} fitted best.`);
     const old = age !== null ? ` The process has run for ${formatSeconds(age)}.` : '';
     findings.push(
       draft({
@@ -93,8 +104,7 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memor
         title: `${rt.service} on ${rt.instance} is leaking memory: the heap after GC grows ${formatBytes(growth)}/h vs the ${formatBytes(limit)}/h objective`,
         summary:
           `Over the last ${snapshot.window}, the heap that survives garbage collection on ${rt.service} ` +
-          `(${rt.instance}) grew by ${formatBytes(growth)} per hour: something keeps references it no longer ` +
-          `needs, and the growth did not level off as a warm-up does.${fitted}${now}${old}${full}${where}`,
+          `(${rt.instance}) grew by ${formatBytes(growth)} per hour${why}${now}${old}${full}${where}`,
         facts: {
           instance: rt.instance,
           heap_growth_bytes_per_h: growth,
@@ -108,7 +118,7 @@ export function detect(snapshot: Snapshot, limits: DetectorLimits): Draft<'memor
           ...(rt.heapTrendCollections === undefined
             ? {}
             : { heap_trend_collections: rt.heapTrendCollections }),
-          ...(rt.heapTrendSeconds === null ? {} : { heap_trend_s: rt.heapTrendSeconds }),
+          ...(rt.heapTrendSeconds === null ? {} : { heap_trend_s: observed }),
           ...(site === undefined || heap === undefined
             ? {}
             : {
