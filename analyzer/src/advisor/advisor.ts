@@ -475,9 +475,14 @@ function round(v: number, digits: number): number {
   return Math.round(v * f) / f;
 }
 
+/** The candidate's columns as its DDL writes them. */
+function quotedColumns(cand: { c: Candidate; table: TableInfo }): string[] {
+  return cand.c.columns.map((c) => cand.table.quoted.get(c) ?? c);
+}
+
 /** `schema.table (a, b)`: an index as findings name it. */
 function indexSubject(cand: { c: Candidate; table: TableInfo }): string {
-  return `${cand.table.qualified} (${cand.c.columns.map((c) => cand.table.quoted.get(c) ?? c).join(', ')})`;
+  return `${cand.table.qualified} (${quotedColumns(cand).join(', ')})`;
 }
 
 /** `a`, `a and b`, `a, b and c`. */
@@ -503,7 +508,7 @@ function missingIndex(
     return s === undefined ? 0 : estimatedP95Ms(s);
   });
   const worst = Math.max(0, ...p95s);
-  const columns = cand.c.columns.map((c) => cand.table.quoted.get(c) ?? c);
+  const columns = quotedColumns(cand);
   const subject = indexSubject(cand);
   const writes = writesPerSecond(cand.table);
   const overhead = writeOverhead(cand.table, cand.c.columns);
